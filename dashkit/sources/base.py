@@ -1,0 +1,125 @@
+"""The Source contract: where telemetry comes from.
+
+A source answers one question, :meth:`Source.snapshot`: what the cluster
+looks like now, and which task-stream rows finished since the last call.
+Sources never import Panel or HoloViews; the :class:`~dashkit.feed.Feed`
+polls them and components read the Feed.
+
+Sources are registered by their ``source_type`` class attribute, so a layout
+spec can say ``source: {type: synthetic, n_workers: 100}``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import pandas as pd
+import param
+
+from dashkit import schema
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver a snapshot."""
+
+
+class SourceUnreachable(SourceError, ConnectionError):
+    """The source could not be reached (e.g. no scheduler at the address)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One poll of a source.
+
+    Attributes
+    ----------
+    time:
+        When the snapshot was taken, epoch seconds (source clock).
+    workers, progress:
+        The ``workers`` and ``progress`` frames of :mod:`dashkit.schema`.
+    tasks:
+        The ``tasks`` frame rows new since the previous snapshot.
+    missing:
+        Schema fields this source cannot fill (they hold zeros).
+    lost:
+        Task-stream rows that were gone before they could be read (e.g. they
+        fell out of the scheduler's own bounded buffer).
+    """
+
+    time: float
+    workers: pd.DataFrame
+    progress: pd.DataFrame
+    tasks: pd.DataFrame
+    missing: tuple[str, ...] = ()
+    lost: int = 0
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        schema.validate(self.workers, "workers")
+        schema.validate(self.progress, "progress")
+        schema.validate(self.tasks, "tasks")
+
+
+class Source(param.Parameterized):
+    """Base class of all telemetry sources.
+
+    Subclasses set ``source_type`` (the name used in specs) and implement
+    :meth:`snapshot`; sources holding resources also implement :meth:`connect`
+    and :meth:`close`. A source is a context manager.
+
+    Example
+    -------
+    >>> from dashkit.sources import SyntheticSource
+    >>> with SyntheticSource(n_workers=4, seed=1) as src:
+    ...     snap = src.snapshot()
+    >>> len(snap.workers)
+    4
+    """
+
+    source_type: str | None = None
+
+    __abstract = True
+
+    @classmethod
+    def types(cls) -> dict[str, type[Source]]:
+        """Every registered source class, by ``source_type``."""
+        found = {}
+        for sub in param.concrete_descendents(cls).values():
+            if sub.source_type:
+                found[sub.source_type] = sub
+        return found
+
+    @classmethod
+    def lookup(cls, source_type: str) -> type[Source]:
+        """The source class for ``source_type``, with a suggestion if unknown."""
+        types = cls.types()
+        if source_type in types:
+            return types[source_type]
+        close = difflib.get_close_matches(source_type, types, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown source type {source_type!r}; valid types: {', '.join(sorted(types))}.{hint}"
+        )
+
+    @property
+    def key(self) -> str:
+        """Identity used by :meth:`dashkit.feed.Feed.shared`: equal keys share one Feed."""
+        return f"{self.source_type}:{id(self)}"
+
+    def connect(self) -> None:
+        """Acquire what the source needs; raises :class:`SourceUnreachable`."""
+
+    def snapshot(self) -> Snapshot:
+        """The cluster now, plus task-stream rows new since the last call."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what :meth:`connect` acquired. Safe to call twice."""
+
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

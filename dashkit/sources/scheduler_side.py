@@ -1,0 +1,158 @@
+"""Code that runs inside the Dask scheduler process.
+
+dashkit is usually not installed where the scheduler runs, so this module is
+shipped *by value* (``cloudpickle.register_pickle_by_value``) and must import
+nothing from dashkit: only the standard library, dask and distributed, which
+every scheduler has.
+
+:class:`SnapshotPlugin` is registered once per scheduler. Its ``start`` adds
+one RPC handler, :data:`HANDLER`, so that a poll is a single cheap round trip
+returning everything one tick needs: per-worker rows, per-prefix state counts
+and the task-stream records new since the caller's cursor, already flattened
+into columns (one row per start/stop interval). The work is
+O(workers + prefixes + new records).
+
+:func:`task_stream_columns` is also used on the client for the fallback path,
+where the built-in ``get_task_stream`` RPC delivers raw records.
+"""
+
+from __future__ import annotations
+
+import time
+
+from dask.utils import key_split
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+#: Name of the RPC handler the plugin adds; versioned so that a scheduler
+#: holding an older dashkit plugin is given the new one instead of reusing it.
+HANDLER = "dashkit_snapshot_v1"
+PLUGIN_NAME = "dashkit-snapshot-v1"
+
+#: Task-stream record columns, in the order of ``dashkit.schema.TASKS``.
+TASK_COLUMNS = ("start", "stop", "worker", "thread", "key", "prefix", "action", "status")
+
+PREFIX_STATES = {
+    "released": "released",
+    "memory": "memory",
+    "erred": "erred",
+    "processing": "processing",
+    "queued": "queued",
+    "no_worker": "no-worker",
+    "waiting": "waiting",
+}
+
+
+def task_stream_columns(records) -> dict[str, list]:
+    """Flatten task-stream records into columns, one row per start/stop.
+
+    Records without a ``thread`` (e.g. tasks that never ran on a worker
+    thread) are skipped, as the Dask dashboard does.
+    """
+    columns: dict[str, list] = {name: [] for name in TASK_COLUMNS}
+    start, stop, worker, thread, keys, prefix, action, status = columns.values()
+    for record in records:
+        thread_id = record.get("thread")
+        if thread_id is None:
+            continue
+        key = record["key"]
+        key_text = key if isinstance(key, str) else str(key)
+        key_prefix = key_split(key)
+        ok = "ok" if record.get("status", "OK") == "OK" else "error"
+        for startstop in record.get("startstops", ()):
+            start.append(float(startstop["start"]))
+            stop.append(float(startstop["stop"]))
+            worker.append(record.get("worker", ""))
+            thread.append(int(thread_id))
+            keys.append(key_text)
+            prefix.append(key_prefix)
+            action.append(startstop["action"])
+            status.append(ok)
+    return columns
+
+
+def _worker_row(scheduler, ws) -> dict:
+    memory = ws.memory
+    return {
+        "address": ws.address,
+        "name": str(ws.name),
+        "status": ws.status.name,
+        "nthreads": ws.nthreads,
+        "memory_limit": ws.memory_limit or 0,
+        "process": memory.process,
+        "managed": memory.managed,
+        "unmanaged_old": memory.unmanaged_old,
+        "unmanaged_recent": memory.unmanaged_recent,
+        "spilled": memory.spilled,
+        "processing": len(ws.processing),
+        "executing": len(ws.executing),
+        "occupancy": float(ws.occupancy),
+        "cpu": float(ws.metrics.get("cpu", 0.0)),
+        # scheduler.idle is keyed by address: `ws in scheduler.idle` is always False.
+        "idle": ws.address in scheduler.idle,
+        "saturated": ws in scheduler.saturated,
+    }
+
+
+def _prefix_rows(scheduler) -> list[dict]:
+    rows = []
+    for name, tp in scheduler.task_prefixes.items():
+        states = tp.states
+        if not any(v for k, v in states.items() if k != "forgotten"):
+            continue
+        row = {"prefix": name}
+        for column, state in PREFIX_STATES.items():
+            row[column] = states.get(state, 0)
+        rows.append(row)
+    return rows
+
+
+class SnapshotPlugin(SchedulerPlugin):
+    """Adds the :data:`HANDLER` RPC to a scheduler and keeps its task stream on."""
+
+    name = PLUGIN_NAME
+    idempotent = True
+
+    def __init__(self):
+        self.scheduler = None
+
+    async def start(self, scheduler) -> None:
+        self.scheduler = scheduler
+        # The task-stream plugin is lazy; without this, tasks finishing before
+        # the first poll would never be recorded.
+        scheduler.get_task_stream_index()
+        scheduler.handlers[HANDLER] = self.snapshot
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.handlers.pop(HANDLER, None)
+
+    def snapshot(
+        self, cursor: int = 0, max_records: int = 50_000, scheduler_id: str | None = None
+    ) -> dict:
+        """Everything one tick needs, with task-stream records from ``cursor``.
+
+        ``scheduler_id`` is the id the caller's cursor belongs to; a cursor
+        into another (earlier) scheduler's stream restarts from 0.
+        """
+        began = time.perf_counter()
+        scheduler = self.scheduler
+        if scheduler_id is not None and scheduler_id != scheduler.id:
+            cursor = 0
+        stream = scheduler.plugins["task-stream"]
+        oldest = stream.index - len(stream.buffer)
+        lost = max(0, oldest - cursor)
+        first = max(cursor, oldest)
+        last = min(stream.index, first + max_records)
+        offset = first - oldest
+        records = [stream.buffer[i] for i in range(offset, offset + (last - first))]
+        return {
+            "scheduler_id": scheduler.id,
+            "time": time.time(),
+            "workers": [_worker_row(scheduler, ws) for ws in scheduler.workers.values()],
+            "progress": _prefix_rows(scheduler),
+            "tasks": task_stream_columns(records),
+            "cursor": last,
+            "lost": lost,
+            "more": last < stream.index,
+            "scheduler_ms": (time.perf_counter() - began) * 1000,
+        }

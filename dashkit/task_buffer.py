@@ -1,0 +1,179 @@
+"""TaskBuffer: the task stream kept columnar in a bounded ring of numpy arrays.
+
+Rows are numbered by an absolute, ever-growing index; a cursor is such an
+index. When more than ``capacity`` rows have been appended the oldest are
+overwritten, and :attr:`TaskBuffer.dropped` counts them: dropping is never
+silent. Worker and prefix are stored as integer codes into append-only
+category lists, so a code means the same thing for the buffer's lifetime.
+
+Example
+-------
+>>> from dashkit.sources import SyntheticSource
+>>> buf = TaskBuffer(capacity=1000)
+>>> buf.append(SyntheticSource(seed=1, start_time=0.0).snapshot().tasks)
+>>> rows = buf.since(0)
+>>> rows.cursor == buf.total, rows.skipped
+(True, 0)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashkit import schema
+
+_DTYPES = {
+    "start": np.float64,
+    "stop": np.float64,
+    "worker": np.int32,
+    "thread": np.int64,
+    "key": object,
+    "prefix": np.int32,
+    "action": np.int8,
+    "status": np.int8,
+}
+
+
+@dataclass(frozen=True)
+class TaskRows:
+    """Rows read from a :class:`TaskBuffer`.
+
+    ``frame`` is a ``tasks`` frame (see :mod:`dashkit.schema`); ``cursor`` is
+    where the next read should start; ``skipped`` counts rows that were
+    overwritten before this reader got to them.
+    """
+
+    frame: pd.DataFrame
+    cursor: int
+    skipped: int
+
+
+class _Categories:
+    """An append-only value <-> code mapping."""
+
+    def __init__(self, values=()):
+        self.values: list[str] = []
+        self._codes: dict[str, int] = {}
+        for value in values:
+            self.code(value)
+
+    def code(self, value: str) -> int:
+        code = self._codes.get(value)
+        if code is None:
+            code = self._codes[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def recode(self, column: pd.Series) -> np.ndarray:
+        """Codes of a categorical column in this mapping."""
+        lookup = np.array([self.code(v) for v in column.cat.categories], dtype=np.int32)
+        codes = column.cat.codes.to_numpy()
+        return lookup[codes] if lookup.size else codes.astype(np.int32)
+
+
+class TaskBuffer:
+    """A bounded, thread-safe, columnar ring buffer of task-stream rows."""
+
+    def __init__(self, capacity: int = 1_000_000):
+        if capacity < 1:
+            raise ValueError(f"TaskBuffer capacity must be at least 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.total = 0
+        self._columns = {name: np.empty(0, dtype=dtype) for name, dtype in _DTYPES.items()}
+        self._categories = {
+            "worker": _Categories(),
+            "prefix": _Categories(),
+            "action": _Categories(schema.ACTIONS),
+            "status": _Categories(schema.TASK_STATUSES),
+        }
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return min(self.total, self.capacity)
+
+    @property
+    def dropped(self) -> int:
+        """Rows overwritten because the buffer was full."""
+        return max(0, self.total - self.capacity)
+
+    @property
+    def oldest(self) -> int:
+        """Cursor of the oldest row still held."""
+        return self.dropped
+
+    @property
+    def prefixes(self) -> list[str]:
+        """Prefix names, in code order."""
+        return list(self._categories["prefix"].values)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the numeric columns and the key strings."""
+        held = len(self)
+        numeric = sum(c[:held].nbytes for n, c in self._columns.items() if n != "key")
+        keys = sum(len(k) + 49 for k in self._columns["key"][:held])  # str object overhead
+        return numeric + keys + 8 * held
+
+    def append(self, frame: pd.DataFrame) -> None:
+        """Append a ``tasks`` frame; the oldest rows go once ``capacity`` is reached."""
+        n = len(frame)
+        if n == 0:
+            return
+        with self._lock:
+            incoming = {}
+            for name in _DTYPES:
+                if name in self._categories:
+                    incoming[name] = self._categories[name].recode(frame[name])
+                else:
+                    incoming[name] = frame[name].to_numpy(dtype=_DTYPES[name])
+            if n > self.capacity:  # only the newest rows can be kept
+                incoming = {k: v[-self.capacity :] for k, v in incoming.items()}
+                self.total += n - self.capacity
+                n = self.capacity
+            self._grow(min(self.total + n, self.capacity))
+            positions = np.arange(self.total, self.total + n) % self.capacity
+            for name, values in incoming.items():
+                self._columns[name][positions] = values
+            self.total += n
+
+    def _grow(self, needed: int) -> None:
+        size = self._columns["start"].size
+        if needed <= size:
+            return
+        new_size = min(self.capacity, max(needed, 2 * size, 1024))
+        for name, column in self._columns.items():
+            grown = np.empty(new_size, dtype=column.dtype)
+            grown[:size] = column
+            self._columns[name] = grown
+
+    def since(self, cursor: int) -> TaskRows:
+        """Rows from ``cursor`` (an absolute row number) to the newest."""
+        with self._lock:
+            first = max(cursor, self.oldest)
+            return TaskRows(self._frame(first, self.total), self.total, first - cursor)
+
+    def frame(self) -> pd.DataFrame:
+        """Every row held, oldest first."""
+        return self.since(0).frame
+
+    def _frame(self, first: int, last: int) -> pd.DataFrame:
+        n = max(0, last - first)
+        start = first % self.capacity
+        if start + n <= self._columns["start"].size:
+            taken = {k: v[start : start + n].copy() for k, v in self._columns.items()}
+        else:
+            positions = np.arange(first, last) % self.capacity
+            taken = {k: v[positions] for k, v in self._columns.items()}
+        data = {}
+        for name in _DTYPES:
+            if name in self._categories:
+                data[name] = pd.Categorical.from_codes(
+                    taken[name], categories=list(self._categories[name].values)
+                )
+            else:
+                data[name] = taken[name]
+        return pd.DataFrame(data, columns=list(schema.TASKS))
