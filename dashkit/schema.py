@@ -100,7 +100,7 @@ def _kind_matches(series: pd.Series, kind: str) -> bool:
     if kind == "category":
         return isinstance(dtype, pd.CategoricalDtype)
     if kind == "str":
-        return pd.api.types.is_string_dtype(dtype) or dtype == object
+        return pd.api.types.is_string_dtype(dtype) or dtype is np.dtype(object)
     return dtype == _NUMPY[kind]
 
 

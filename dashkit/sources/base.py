@@ -84,11 +84,13 @@ class Source(param.Parameterized):
     @classmethod
     def types(cls) -> dict[str, type[Source]]:
         """Every registered source class, by ``source_type``."""
-        found = {}
-        for sub in param.concrete_descendents(cls).values():
-            if sub.source_type:
-                found[sub.source_type] = sub
-        return found
+        # Only a class that names its own type registers; subclasses that
+        # merely inherit one (e.g. test doubles) do not replace it.
+        return {
+            sub.source_type: sub
+            for sub in param.concrete_descendents(cls).values()
+            if vars(sub).get("source_type")
+        }
 
     @classmethod
     def lookup(cls, source_type: str) -> type[Source]:

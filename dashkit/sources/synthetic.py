@@ -112,7 +112,7 @@ class SyntheticSource(Source):
         i = self._next_worker
         self._next_worker += 1
         return {
-            "address": f"tcp://10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}:{40000 + i % 20000}",
+            "address": f"tcp://10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}:{40000 + i % 20000}",
             "name": str(i),
             "phase": self._rng.uniform(0, 2 * np.pi),
             "period": self._rng.uniform(60, 600),

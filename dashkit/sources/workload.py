@@ -9,6 +9,7 @@ CPU, so the demo leaves room on a small machine.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -108,7 +109,5 @@ class DemoWorkload:
         for future in futures:
             if self._stop.is_set():
                 break
-            try:
+            with contextlib.suppress(ValueError):  # the deliberate failure
                 future.result(timeout=60)
-            except ValueError:
-                pass  # the deliberate failure

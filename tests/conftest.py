@@ -1,0 +1,144 @@
+"""Shared fixtures: real clusters and scheduler processes, always shut down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from distributed import Client, LocalCluster
+
+from dashkit.feed import Feed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.05):
+    """Poll ``condition`` until it is truthy; fail with its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def cluster() -> Iterator[LocalCluster]:
+    """An in-process LocalCluster (2 workers x 2 threads) over TCP."""
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield local
+
+
+@pytest.fixture
+def client(cluster) -> Iterator[Client]:
+    with Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_feeds_left():
+    yield
+    Feed.stop_all()
+
+
+# A scheduler in which dashkit cannot be imported, as on a real deployment.
+_BLOCKED_SCHEDULER = """
+import sys
+sys.modules["dashkit"] = None
+try:
+    import dashkit  # noqa: F401
+except ImportError:
+    print("dashkit is not importable here", flush=True)
+else:
+    raise SystemExit("dashkit must not be importable in this scheduler")
+from distributed.cli.dask_scheduler import main
+sys.argv = ["dask-scheduler", *sys.argv[1:]]
+main()
+"""
+
+
+class SchedulerProcess:
+    """A `dask scheduler` and `dask worker` processes; dashkit blocked in the scheduler."""
+
+    def __init__(self, port: int, tmp: Path):
+        self.port = port
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.tmp = tmp
+        self.scheduler: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ""  # nothing of the checkout on the path
+        return env
+
+    def start_scheduler(self) -> None:
+        log = open(self.tmp / f"scheduler-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+        self.scheduler = subprocess.Popen(
+            [sys.executable, "-c", _BLOCKED_SCHEDULER, "--host", "127.0.0.1",
+             "--port", str(self.port), "--dashboard-address", ":0", "--no-show"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp, env=self._env(),
+        )  # fmt: skip
+        wait_for(self._listening, timeout=60)
+
+    def _listening(self) -> bool:
+        if self.scheduler.poll() is not None:
+            raise AssertionError(f"scheduler exited with {self.scheduler.returncode}")
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def start_worker(self, nthreads: int = 2) -> None:
+        log = open(self.tmp / f"worker-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+        self.workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", self.address,
+                 "--nthreads", str(nthreads), "--host", "127.0.0.1", "--no-dashboard",
+                 "--no-nanny", "--memory-limit", "1GiB"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp, env=self._env(),
+            )  # fmt: skip
+        )
+
+    def kill_scheduler(self) -> None:
+        self.scheduler.kill()
+        self.scheduler.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.scheduler]:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        self.workers.clear()
+
+    def scheduler_log(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.tmp.glob("scheduler-*.log")))
+
+
+@pytest.fixture
+def scheduler_process(tmp_path) -> Iterator[SchedulerProcess]:
+    proc = SchedulerProcess(free_port(), tmp_path)
+    proc.start_scheduler()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -1,0 +1,81 @@
+"""Feed: polling, sharing, readers, lifecycle (synthetic source)."""
+
+import pytest
+
+from dashkit.feed import Feed
+from dashkit.sources import SourceError, SyntheticSource
+from tests.conftest import wait_for
+
+
+class FlakySource(SyntheticSource):
+    """Fails while ``down`` is set, like a scheduler that went away."""
+
+    down = False
+
+    def snapshot(self):
+        if self.down:
+            raise SourceError("scheduler at tcp://x:1 did not answer: refused")
+        return super().snapshot()
+
+
+def test_poll_updates_frames_and_status():
+    feed = Feed(SyntheticSource(seed=1, start_time=0.0))
+    assert feed.poll()
+    assert feed.status == "connected"
+    assert len(feed.workers) == 8 and len(feed.progress) == 8
+    assert feed.tasks.total > 0
+
+
+def test_failure_keeps_data_and_recovers():
+    src = FlakySource(seed=1, start_time=0.0)
+    feed = Feed(src)
+    feed.poll()
+    held, workers = feed.tasks.total, feed.workers
+    src.down = True
+    assert feed.poll() is False
+    assert feed.status == "disconnected: scheduler at tcp://x:1 did not answer: refused"
+    assert feed.tasks.total == held and feed.workers is workers
+    src.down = False
+    assert feed.poll() and feed.status == "connected"
+
+
+def test_shared_feed_polls_in_background_and_stops_with_last_reader():
+    src = SyntheticSource(seed=9, start_time=0.0)
+    feed = Feed.shared(src, period=0.05, linger=0)
+    assert Feed.shared(SyntheticSource(seed=9, start_time=0.0)) is feed  # same key
+    assert Feed.shared(SyntheticSource(seed=10, start_time=0.0)) is not feed
+    a, b = feed.reader(), feed.reader()
+    wait_for(lambda: feed.polls >= 3)
+    rows_a, rows_b = a.read(), b.read()
+    assert len(rows_a.frame) > 0 and rows_a.cursor == rows_b.cursor
+    a.close()
+    assert feed.running
+    b.close()
+    wait_for(lambda: not feed.running)
+    assert feed.status == "stopped"
+    assert Feed.shared(SyntheticSource(seed=9, start_time=0.0)) is not feed
+
+
+def test_linger_keeps_a_reloaded_page_on_the_same_feed():
+    feed = Feed.shared(SyntheticSource(seed=11, start_time=0.0), period=0.05, linger=30)
+    feed.reader().close()
+    reader = feed.reader()  # the reload arrives within the linger time
+    wait_for(lambda: feed.polls >= 2)
+    assert feed.running
+    reader.close()
+
+
+def test_degraded_status_names_missing_fields():
+    class Partial(SyntheticSource):
+        def snapshot(self):
+            snap = super().snapshot()
+            return type(snap)(**{**snap.__dict__, "missing": ("queued", "occupancy")})
+
+    feed = Feed(Partial(seed=1, start_time=0.0))
+    feed.poll()
+    assert feed.status == "degraded: queued, occupancy"
+
+
+def test_bad_parameter_is_named():
+    with pytest.raises(ValueError, match="max_task_rows"):
+        Feed(SyntheticSource(), max_task_rows=0)
