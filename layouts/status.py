@@ -15,7 +15,7 @@ import sys
 import panel as pn
 
 from dashkit import Feed
-from dashkit.tables import FeedTables
+from dashkit.pages import status_page
 
 
 def scheduler_address() -> str:
@@ -25,7 +25,4 @@ def scheduler_address() -> str:
 
 
 pn.extension(sizing_mode="stretch_width")
-feed = Feed.shared(scheduler_address())
-pn.template.FastListTemplate(
-    title="Dask status — dashkit", main=[FeedTables(feed=feed)]
-).servable()
+status_page(Feed.shared(scheduler_address())).servable()

@@ -1,0 +1,123 @@
+"""The status page served for real: `panel serve` and `dashkit serve` in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port, wait_for
+
+BIN = Path(sys.executable).parent
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI: apt-get install -y chromium")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class Served:
+    def __init__(self, command: list[str], port: int, path: str, tmp: Path):
+        self.url = f"http://127.0.0.1:{port}/{path}"
+        self.log = tmp / "server.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def wait(self) -> None:
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited:\n{self.log.read_text()}")
+            return answers(self.url)
+
+        wait_for(up, timeout=120, interval=0.25)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def served_status(tmp_path):
+    port = free_port()
+    server = Served(
+        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
+         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
+        port, "status", tmp_path,
+    )  # fmt: skip
+    try:
+        server.wait()
+        yield server
+    finally:
+        server.stop()
+
+
+def feed_line(page) -> str:
+    return page.locator("p", has_text="Feed:").first.inner_text()
+
+
+def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(served_status.url)
+            wait_for(lambda: "connected" in feed_line(page), timeout=60, interval=0.5)
+            polls = int(re.search(r"polls: (\d+)", feed_line(page)).group(1))
+            # Numbers move: polls and task-stream rows grow while the demo workload runs.
+            wait_for(lambda: int(re.search(r"polls: (\d+)", feed_line(page)).group(1)) > polls,
+                     timeout=30, interval=0.5)  # fmt: skip
+            wait_for(lambda: int(re.search(r"task-stream rows: ([\d,]+)", feed_line(page))
+                                 .group(1).replace(",", "")) > 0, timeout=60, interval=0.5)  # fmt: skip
+            assert page.locator("td", has_text="tcp://127.0.0.1:").count() >= 2  # two workers
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "status-tables.png"))
+        finally:
+            browser.close()
+
+
+def test_dashkit_serve_answers_on_the_chosen_port(tmp_path):
+    port = free_port()
+    server = Served([str(BIN / "dashkit"), "serve", "--port", str(port)], port, "status", tmp_path)
+    try:
+        server.wait()
+        with urllib.request.urlopen(server.url, timeout=5) as response:
+            assert "dashkit" in response.read().decode()
+    finally:
+        server.stop()
+
+
+def test_dashkit_bad_input_is_one_line_and_non_zero(tmp_path):
+    port = free_port()
+    result = subprocess.run(
+        [str(BIN / "dashkit"), "snapshot", "--scheduler", f"tcp://127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"tcp://127.0.0.1:{port}" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
