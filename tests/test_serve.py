@@ -77,6 +77,11 @@ def feed_line(page) -> str:
     return page.locator("p", has_text="Feed:").first.inner_text()
 
 
+def number(page, label: str) -> int:
+    """The number after ``label:`` in the feed line."""
+    return int(re.search(rf"{label}: ([\d,]+)", feed_line(page)).group(1).replace(",", ""))
+
+
 def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status):
     from playwright.sync_api import sync_playwright
 
@@ -86,12 +91,10 @@ def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status)
             page = browser.new_page()
             page.goto(served_status.url)
             wait_for(lambda: "connected" in feed_line(page), timeout=60, interval=0.5)
-            polls = int(re.search(r"polls: (\d+)", feed_line(page)).group(1))
+            polls = number(page, "polls")
             # Numbers move: polls and task-stream rows grow while the demo workload runs.
-            wait_for(lambda: int(re.search(r"polls: (\d+)", feed_line(page)).group(1)) > polls,
-                     timeout=30, interval=0.5)  # fmt: skip
-            wait_for(lambda: int(re.search(r"task-stream rows: ([\d,]+)", feed_line(page))
-                                 .group(1).replace(",", "")) > 0, timeout=60, interval=0.5)  # fmt: skip
+            wait_for(lambda: number(page, "polls") > polls, timeout=30, interval=0.5)
+            wait_for(lambda: number(page, "task-stream rows") > 0, timeout=60, interval=0.5)
             assert page.locator("td", has_text="tcp://127.0.0.1:").count() >= 2  # two workers
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
