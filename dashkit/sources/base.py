@@ -11,13 +11,13 @@ spec can say ``source: {type: synthetic, n_workers: 100}``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 import pandas as pd
 import param
 
 from dashkit import schema
+from dashkit.registry import lookup, registered
 
 
 class SourceError(RuntimeError):
@@ -84,25 +84,12 @@ class Source(param.Parameterized):
     @classmethod
     def types(cls) -> dict[str, type[Source]]:
         """Every registered source class, by ``source_type``."""
-        # Only a class that names its own type registers; subclasses that
-        # merely inherit one (e.g. test doubles) do not replace it.
-        return {
-            sub.source_type: sub
-            for sub in param.concrete_descendents(cls).values()
-            if vars(sub).get("source_type")
-        }
+        return registered(Source, "source_type")
 
     @classmethod
     def lookup(cls, source_type: str) -> type[Source]:
         """The source class for ``source_type``, with a suggestion if unknown."""
-        types = cls.types()
-        if source_type in types:
-            return types[source_type]
-        close = difflib.get_close_matches(source_type, types, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"unknown source type {source_type!r}; valid types: {', '.join(sorted(types))}.{hint}"
-        )
+        return lookup(Source, "source_type", source_type, "source type")
 
     @property
     def key(self) -> str:

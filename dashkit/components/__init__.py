@@ -1,0 +1,27 @@
+"""The status-page plots, one module per family; each a param-declared Panel Viewer.
+
+Components are registered by ``component_type``:
+
+>>> from dashkit.components import Component
+>>> sorted(Component.types())[:3]
+['cluster_memory', 'cpu', 'occupancy']
+"""
+
+import holoviews as hv
+
+from dashkit.components.base import Component
+from dashkit.components.memory import ClusterMemory, WorkerMemory
+from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
+from dashkit.components.progress import Progress
+
+hv.extension("bokeh", logo=False)
+
+__all__ = [
+    "CPUUtilization",
+    "ClusterMemory",
+    "Component",
+    "Occupancy",
+    "Progress",
+    "TaskProcessing",
+    "WorkerMemory",
+]

@@ -1,0 +1,134 @@
+"""Component: what every dashkit plot shares.
+
+A component reads a :class:`~dashkit.feed.Feed` (never a Dask object), turns
+what is new into frames, and pushes them into HoloViews streams; its
+:attr:`~Component.element` is a ``hv.DynamicMap`` users can ``.opts(...)``,
+overlay and compose like any HoloViews object.
+
+Updates run on the session's own event loop (a periodic callback registered
+when the component is first rendered in a server or notebook session), are
+batched with ``pn.io.hold()``, and stop with the session: a closed page
+leaves no callback and no feed reader behind.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import holoviews as hv
+import panel as pn
+import param
+
+from dashkit import theme
+from dashkit.feed import Feed
+from dashkit.registry import lookup, registered
+
+
+class Component(pn.viewable.Viewer):
+    """Base class of the dashkit plots; subclasses set ``component_type``.
+
+    Example
+    -------
+    >>> from dashkit import Feed, SyntheticSource
+    >>> from dashkit.components import ClusterMemory
+    >>> memory = ClusterMemory(feed=Feed(SyntheticSource(seed=1)))
+    >>> memory.feed.poll(); memory.update()
+    True
+    """
+
+    component_type: ClassVar[str | None] = None
+
+    feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
+    period = param.Integer(
+        default=500, bounds=(50, None), doc="Milliseconds between redraws in a live session."
+    )
+    height = param.Integer(default=300, bounds=(50, None), doc="Plot height in pixels.")
+    min_width = param.Integer(default=200, bounds=(50, None), doc="Smallest plot width, pixels.")
+    theme = param.Selector(
+        default="light", objects=list(theme.PALETTES), doc="Light or dark plot chrome."
+    )
+    title = param.String(default=None, allow_None=True, doc="Fixed title; None: the live one.")
+
+    __abstract = True
+
+    def __init__(self, **params):
+        if params.get("feed") is None:
+            raise ValueError(f"{type(self).__name__} needs a feed: {type(self).__name__}(feed=...)")
+        super().__init__(**params)
+        self._callback = None
+        self._pane: pn.pane.HoloViews | None = None
+
+    @classmethod
+    def types(cls) -> dict[str, type[Component]]:
+        """Every registered component class, by ``component_type``."""
+        return registered(Component, "component_type")
+
+    @classmethod
+    def lookup(cls, component_type: str) -> type[Component]:
+        """The component class for ``component_type``, with a suggestion if unknown."""
+        return lookup(Component, "component_type", component_type, "component")
+
+    @property
+    def element(self) -> hv.DynamicMap:
+        """The streaming HoloViews object this component draws."""
+        raise NotImplementedError
+
+    def _style(self) -> dict:
+        """Options every plot shares: sizing, theme colours, no logo."""
+        palette = theme.PALETTES[self.theme]
+        return {
+            "responsive": True,
+            "height": self.height,
+            "min_width": self.min_width,
+            "bgcolor": palette.background,
+            "toolbar": "above",
+            "default_tools": [],
+            "hooks": [_chrome(palette)],
+        }
+
+    def update(self) -> None:
+        """Read what is new from the feed and redraw (batched into one message)."""
+        with pn.io.hold():
+            self._update()
+
+    def _update(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release what the component holds in the feed (subclasses extend)."""
+
+    def __panel__(self) -> pn.pane.HoloViews:
+        if self._pane is None:
+            self._pane = pn.pane.HoloViews(
+                self.element, sizing_mode="stretch_width", height=self.height, linked_axes=False
+            )
+        # In a server session or a notebook Panel sets curdoc while rendering;
+        # the callback then runs on that session's own event loop.
+        doc = pn.state.curdoc
+        if self._callback is None and doc is not None:
+            self._callback = pn.state.add_periodic_callback(self.update, period=self.period)
+            if doc.session_context is not None:
+                pn.state.on_session_destroyed(self._on_session_destroyed)
+        return self._pane
+
+    def _on_session_destroyed(self, _context) -> None:
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+        self._close()
+
+
+def _chrome(palette: theme.Palette):
+    def hook(plot, _element):
+        figure = plot.state
+        figure.border_fill_color = palette.background
+        figure.outline_line_color = None
+        figure.title.text_color = palette.text
+        for axis in (*figure.xaxis, *figure.yaxis):
+            axis.axis_label_text_color = palette.text
+            axis.major_label_text_color = palette.text
+        for grid in (*figure.xgrid, *figure.ygrid):
+            grid.grid_line_color = palette.grid
+        figure.toolbar.logo = None
+
+    return hook

@@ -1,0 +1,166 @@
+"""Colours, thresholds, formatters and tooltips: defined once, used by every component.
+
+The colour rules follow the Dask dashboard (see the reference spec, section 2)
+so that a Dask user reads dashkit plots the same way:
+
+* memory bars: blue, orange from ``min(target, spill)`` of the limit, red from
+  ``terminate`` of the limit or when the worker is not running; segments
+  managed / unmanaged-old / unmanaged-recent at alphas 1 / 0.7 / 0.4, spilled
+  in grey;
+* task stream: compute in the prefix's colour (one stable hash palette shared
+  with Progress, the same in every process), transfer red, disk orange (both
+  at alpha 0.4), erred black;
+* worker bars: idle and saturated workers are marked.
+
+Example
+-------
+>>> prefix_color("inc")
+'#45BF6F'
+>>> memory_color(process=[10, 70, 99], limit=[100, 100, 100], status=["running"] * 3).tolist()
+['#1f77b4', '#ff7f0e', '#d62728']
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from dask.utils import format_bytes, format_time
+
+__all__ = [
+    "format_bytes",
+    "format_time",
+    "prefix_color",
+    "memory_color",
+    "MemoryThresholds",
+    "Palette",
+    "PALETTES",
+    "tooltip",
+]
+
+#: The 18-colour Viridis of the Dask dashboard; a prefix's colour is chosen
+#: by hashing its name, so it is the same in every process and session.
+PREFIX_PALETTE: tuple[str, ...] = (
+    "#440154", "#471669", "#472A79", "#433C84", "#3C4D8A", "#355D8C",
+    "#2E6C8E", "#287A8E", "#23898D", "#1E978A", "#20A585", "#2EB27C",
+    "#45BF6F", "#64CB5D", "#88D547", "#AFDC2E", "#D7E219", "#FDE724",
+)  # fmt: skip
+
+BLUE = "#1f77b4"
+ORANGE = "#ff7f0e"
+RED = "#d62728"
+GREEN = "#2ca02c"
+GREY = "#808080"
+BLACK = "#000000"
+
+#: Alpha of each memory segment, in drawing order.
+MEMORY_SEGMENTS: tuple[tuple[str, float], ...] = (
+    ("managed", 1.0),
+    ("unmanaged_old", 0.7),
+    ("unmanaged_recent", 0.4),
+    ("spilled", 1.0),
+)
+SPILLED_COLOR = GREY
+
+#: Task-stream colours and alphas of the actions that are not computes.
+ACTION_STYLE: dict[str, tuple[str, float]] = {
+    "transfer": (RED, 0.4),
+    "disk-read": (ORANGE, 0.4),
+    "disk-write": (ORANGE, 0.4),
+}
+ERRED_COLOR = BLACK
+
+#: Progress segments: (state, colour or None for the prefix colour, alpha, hatch).
+PROGRESS_SEGMENTS: tuple[tuple[str, str | None, float, str], ...] = (
+    ("released", None, 0.6, " "),
+    ("memory", None, 1.0, " "),
+    ("erred", BLACK, 0.5, " "),
+    ("processing", GREY, 0.35, " "),
+    ("queued", GREY, 0.35, "/"),
+    ("no_worker", RED, 0.35, "x"),
+)
+PROGRESS_BACKGROUND = "#aaaaaa"
+
+#: Worker bars (processing, CPU, occupancy): colour by the worker's state.
+WORKER_STATE_COLORS = {"idle": RED, "saturated": GREEN, "busy": BLUE}
+
+
+@lru_cache(maxsize=4096)
+def prefix_color(prefix: str) -> str:
+    """The colour of a task prefix: md5 of the name into the 18-colour palette."""
+    digest = int(hashlib.md5(str(prefix).encode()).hexdigest()[:8], 16)
+    return PREFIX_PALETTE[digest % len(PREFIX_PALETTE)]
+
+
+@dataclass(frozen=True)
+class MemoryThresholds:
+    """Fractions of the memory limit that change a bar's colour.
+
+    The defaults are Dask's (``distributed.worker.memory.*``); pass the
+    cluster's own when they differ.
+    """
+
+    target: float | None = 0.6
+    spill: float | None = 0.7
+    pause: float | None = 0.8
+    terminate: float | None = 0.95
+
+    @property
+    def orange(self) -> float:
+        return min(self.target or np.inf, self.spill or np.inf)
+
+    @property
+    def red(self) -> float:
+        return min(self.terminate or np.inf, 1.0)
+
+
+def memory_color(
+    process: Sequence[float],
+    limit: Sequence[float],
+    status: Sequence[str],
+    thresholds: MemoryThresholds = MemoryThresholds(),
+) -> np.ndarray:
+    """Bar colour per worker: red when not running or over ``terminate``,
+    orange over ``min(target, spill)``, blue otherwise (and with no limit)."""
+    process = np.asarray(process, dtype=float)
+    limit = np.asarray(limit, dtype=float)
+    running = np.asarray(status, dtype=object) == "running"
+    has_limit = limit > 0
+    color = np.full(process.shape, BLUE, dtype=object)
+    color[has_limit & (process >= limit * thresholds.orange)] = ORANGE
+    color[has_limit & (process >= limit * thresholds.red)] = RED
+    color[~running] = RED
+    return color
+
+
+def worst_color(colors: Sequence[str]) -> str:
+    """The cluster's colour: red if any worker is red, else orange if any is, else blue."""
+    present = set(colors)
+    return next((c for c in (RED, ORANGE) if c in present), BLUE)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Plot chrome of a light or dark page."""
+
+    background: str
+    text: str
+    grid: str
+
+
+PALETTES: dict[str, Palette] = {
+    "light": Palette(background="#ffffff", text="#212529", grid="#e5e5e5"),
+    "dark": Palette(background="#181a1b", text="#e8e6e3", grid="#3a3e41"),
+}
+
+
+def tooltip(rows: Sequence[tuple[str, str]]) -> str:
+    """A Bokeh HTML tooltip of ``(label, field)`` rows, the one style of every plot."""
+    body = "".join(
+        f'<div><span style="font-weight:bold">{label}:</span>&nbsp;<span>@{{{field}}}</span></div>'
+        for label, field in rows
+    )
+    return f'<div style="font-size:12px;padding:2px">{body}</div>'
