@@ -78,6 +78,7 @@ class Component(pn.viewable.Viewer):
         palette = theme.PALETTES[self.theme]
         return {
             "responsive": True,
+            "framewise": True,  # axes follow the data as it changes
             "height": self.height,
             "min_width": self.min_width,
             "bgcolor": palette.background,
