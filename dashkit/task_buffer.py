@@ -156,6 +156,17 @@ class TaskBuffer:
             first = max(cursor, self.oldest)
             return TaskRows(self._frame(first, self.total), self.total, first - cursor)
 
+    def take(self, cursors: np.ndarray) -> pd.DataFrame:
+        """The rows at absolute indices ``cursors`` (each must still be held)."""
+        cursors = np.asarray(cursors, dtype=np.int64)
+        with self._lock:
+            if cursors.size and (cursors.min() < self.oldest or cursors.max() >= self.total):
+                raise IndexError(
+                    f"rows {cursors.min()}..{cursors.max()} are not all held "
+                    f"(held: {self.oldest}..{self.total - 1})"
+                )
+            return self._frame_at(cursors % self.capacity)
+
     def frame(self) -> pd.DataFrame:
         """Every row held, oldest first."""
         return self.since(0).frame
@@ -164,10 +175,13 @@ class TaskBuffer:
         n = max(0, last - first)
         start = first % self.capacity
         if start + n <= self._columns["start"].size:
-            taken = {k: v[start : start + n].copy() for k, v in self._columns.items()}
-        else:
-            positions = np.arange(first, last) % self.capacity
-            taken = {k: v[positions] for k, v in self._columns.items()}
+            return self._frame_at(slice(start, start + n))
+        return self._frame_at(np.arange(first, last) % self.capacity)
+
+    def _frame_at(self, positions) -> pd.DataFrame:
+        # A slice is a view into the ring: copy, or a later append would change it.
+        copy = isinstance(positions, slice)
+        taken = {k: v[positions].copy() if copy else v[positions] for k, v in self._columns.items()}
         data = {}
         for name in _DTYPES:
             if name in self._categories:

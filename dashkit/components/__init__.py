@@ -13,6 +13,7 @@ from dashkit.components.base import Component
 from dashkit.components.memory import ClusterMemory, WorkerMemory
 from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
 from dashkit.components.progress import Progress
+from dashkit.components.task_stream import TaskStream
 
 hv.extension("bokeh", logo=False)
 
@@ -23,5 +24,6 @@ __all__ = [
     "Occupancy",
     "Progress",
     "TaskProcessing",
+    "TaskStream",
     "WorkerMemory",
 ]

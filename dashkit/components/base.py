@@ -119,6 +119,14 @@ class Component(pn.viewable.Viewer):
         self._close()
 
 
+def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | None:
+    """Y ticks naming each bar; None (numeric ticks) when there are none or too many."""
+    if not labels or len(labels) > most:
+        return None
+    positions = range(len(labels)) if positions is None else positions
+    return list(zip(positions, labels, strict=True))
+
+
 def _chrome(palette: theme.Palette):
     def hook(plot, _element):
         figure = plot.state

@@ -16,7 +16,7 @@ import param
 from bokeh.models import NumeralTickFormatter
 
 from dashkit import theme
-from dashkit.components.base import Component
+from dashkit.components.base import Component, label_ticks
 
 _HOVER_FIELDS = [
     ("Worker", "worker"),
@@ -86,17 +86,16 @@ class _MemoryBars(Component):
         self._pipe.send(self._frames())
 
     def _rectangles(self, segments: pd.DataFrame, ylabels: list[str], title: str, limit: float):
-        ticks = list(enumerate(ylabels)) if len(ylabels) <= 40 else []
+        end = max(limit, float(segments["x1"].max()) if len(segments) else 0.0, 1.0)
         rects = hv.Rectangles(segments, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
             color="color", alpha="alpha", line_width=0, tools=["hover"],
-            hover_tooltips=theme.tooltip(_HOVER_FIELDS), yticks=ticks,
+            hover_tooltips=theme.tooltip(_HOVER_FIELDS), yticks=label_ticks(ylabels),
             xformatter=NumeralTickFormatter(format="0.0 b"), ylabel="", xlabel="",
-            title=self.title or title, **self._style(),
+            title=self.title or title, xlim=(0, end * 1.02),
+            ylim=(-0.5, max(len(ylabels), 1) - 0.5), **self._style(),
         )  # fmt: skip
-        end = max(limit, float(segments["x1"].max()) if len(segments) else 0.0, 1.0)
-        extent = (-0.5, max(len(ylabels), 1) - 0.5)
         line = hv.VLine(limit if limit else np.nan).opts(color=theme.RED, line_dash="dashed")
-        return (rects * line).opts(hv.opts.Overlay(xlim=(0, end * 1.02), ylim=extent))
+        return (rects * line).opts(hv.opts.Overlay(framewise=True))
 
 
 class ClusterMemory(_MemoryBars):

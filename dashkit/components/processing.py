@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashkit import theme
-from dashkit.components.base import Component
+from dashkit.components.base import Component, label_ticks
 
 _COLUMNS = ["x0", "y0", "x1", "y1", "color", "worker", "state", "value_text"]
 
@@ -86,7 +86,7 @@ class WorkerBars(Component):
             color="color", line_width=0, tools=["hover"],
             hover_tooltips=theme.tooltip(
                 [("Worker", "worker"), (self.value_label, "value_text"), ("State", "state")]),
-            yticks=list(enumerate(labels)) if len(labels) <= 40 else [],
+            yticks=label_ticks(labels),
             xlim=(0, frame.attrs.get("x_end", 1) * 1.02),
             ylim=(-0.5, max(len(labels), 1) - 0.5),
             title=self.title or frame.attrs.get("title", ""), xlabel=self.axis_label, ylabel="",

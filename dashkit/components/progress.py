@@ -16,7 +16,7 @@ import param
 from bokeh.core.properties import field
 
 from dashkit import schema, theme
-from dashkit.components.base import Component
+from dashkit.components.base import Component, label_ticks
 
 _COLUMNS = ["x0", "y0", "x1", "y1", "color", "alpha", "hatch", "hatch_color", "prefix",
             "state", "count", "done_text"]  # fmt: skip
@@ -117,12 +117,12 @@ class Progress(Component):
             color="color", alpha="alpha", line_width=0, tools=["hover"], hooks=[_hatch],
             hover_tooltips=theme.tooltip([("Prefix", "prefix"), ("State", "state"),
                                           ("Tasks", "count"), ("Done", "done_text")]),
-            yticks=[(-i, name) for i, name in enumerate(labels)],
-            xaxis=None, ylabel="", xlabel="",
+            yticks=label_ticks(labels, positions=[-i for i in range(len(labels))]),
+            xaxis=None, ylabel="", xlabel="", framewise=True,
+            xlim=(0, 1.15), ylim=(-max(len(labels), 1) + 0.5, 0.5),
         )  # fmt: skip
         return (bars * text).opts(
             hv.opts.Overlay(
-                title=self.title or frame.attrs.get("title", ""),
-                xlim=(0, 1.15), ylim=(-max(len(labels), 1) + 0.5, 0.5), **self._style(),
+                title=self.title or frame.attrs.get("title", ""), **self._style(),
             )
         )
