@@ -142,3 +142,23 @@ def scheduler_process(tmp_path) -> Iterator[SchedulerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+class StaticSource:
+    """Builds a Source that returns the frames it is given (for exact checks)."""
+
+    @staticmethod
+    def make(workers=(), progress=(), tasks=None):
+        from dashkit import schema
+        from dashkit.sources.base import Snapshot, Source
+
+        class _Static(Source):
+            def snapshot(self):
+                frame = self.pending if self.pending is not None else schema.tasks_frame()
+                self.pending = None
+                return Snapshot(time=0.0, workers=schema.workers_frame(workers),
+                                progress=schema.progress_frame(progress), tasks=frame)  # fmt: skip
+
+        source = _Static()
+        source.pending = tasks
+        return source

@@ -58,7 +58,7 @@ class Progress(Component):
         shown = progress.head(self.max_prefixes)
         rest = progress.iloc[self.max_prefixes :]
         if len(rest):
-            other = rest[list(schema.PROGRESS_STATES) + ["total"]].sum()
+            other = rest[list(schema.PROGRESS_STATES) + ["total"]].sum().to_dict()
             other["prefix"] = f"other ({len(rest)} prefixes)"
             shown = pd.concat([shown, pd.DataFrame([other])], ignore_index=True)
         return shown.reset_index(drop=True)

@@ -139,7 +139,8 @@ class TaskStream(Component):
     hover_limit = param.Integer(
         default=3_000,
         bounds=(0, None),
-        doc="Zoomed into rasterized history, raw rectangles in view for the hover, at most this many.",
+        doc="Zoomed into rasterized history: raw rectangles in view for the hover, "
+        "at most this many.",
     )
     raster_period = param.Number(
         default=1.0,
