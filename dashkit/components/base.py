@@ -13,9 +13,12 @@ leaves no callback and no feed reader behind.
 
 from __future__ import annotations
 
+import weakref
 from typing import ClassVar
 
 import holoviews as hv
+import numpy as np
+import pandas as pd
 import panel as pn
 import param
 
@@ -95,6 +98,12 @@ class Component(pn.viewable.Viewer):
     def _update(self) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def _push(pipe: hv.streams.Pipe, data) -> None:
+        """Send ``data`` unless it equals what is drawn (most ticks between heartbeats)."""
+        if not _same(data, pipe.data):
+            pipe.send(data)
+
     def _close(self) -> None:
         """Release what the component holds in the feed (subclasses extend)."""
 
@@ -127,9 +136,28 @@ def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | Non
     return list(zip(positions, labels, strict=True))
 
 
+_STYLED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _same(a, b) -> bool:
+    """Whether two frames (or dicts of them) hold the same data."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, pd.DataFrame):
+        return a.equals(b) and a.attrs == b.attrs
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (pd.Series, np.ndarray)):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
+
+
 def _chrome(palette: theme.Palette):
     def hook(plot, _element):
         figure = plot.state
+        if figure in _STYLED:  # HoloViews runs hooks on every update; style once
+            return
+        _STYLED.add(figure)
         figure.border_fill_color = palette.background
         figure.outline_line_color = None
         figure.title.text_color = palette.text

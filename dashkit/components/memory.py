@@ -76,26 +76,34 @@ class _MemoryBars(Component):
 
     def _build(self, frames: dict) -> None:
         self._pipe = hv.streams.Pipe(data=frames)
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe])
+        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
+            hv.opts.Rectangles(
+                color="color", alpha="alpha", line_width=0, tools=["hover"],
+                hover_tooltips=theme.tooltip(_HOVER_FIELDS),
+                xformatter=NumeralTickFormatter(format="0.0 b"), ylabel="", xlabel="",
+                **self._style(),
+            ),
+            hv.opts.VLine(color=theme.RED, line_dash="dashed"),
+            hv.opts.Overlay(framewise=True),
+            hv.opts.Histogram(
+                color=theme.BLUE, alpha=0.6, line_width=0, tools=["hover"], **self._style()
+            ),
+        )  # fmt: skip
 
     @property
     def element(self) -> hv.DynamicMap:
         return self._dmap
 
     def _update(self) -> None:
-        self._pipe.send(self._frames())
+        self._push(self._pipe, self._frames())
 
     def _rectangles(self, segments: pd.DataFrame, ylabels: list[str], title: str, limit: float):
         end = max(limit, float(segments["x1"].max()) if len(segments) else 0.0, 1.0)
         rects = hv.Rectangles(segments, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            color="color", alpha="alpha", line_width=0, tools=["hover"],
-            hover_tooltips=theme.tooltip(_HOVER_FIELDS), yticks=label_ticks(ylabels),
-            xformatter=NumeralTickFormatter(format="0.0 b"), ylabel="", xlabel="",
-            title=self.title or title, xlim=(0, end * 1.02),
-            ylim=(-0.5, max(len(ylabels), 1) - 0.5), **self._style(),
-        )  # fmt: skip
-        line = hv.VLine(limit if limit else np.nan).opts(color=theme.RED, line_dash="dashed")
-        return (rects * line).opts(hv.opts.Overlay(framewise=True))
+            yticks=label_ticks(ylabels), title=self.title or title, xlim=(0, end * 1.02),
+            ylim=(-0.5, max(len(ylabels), 1) - 0.5),
+        )
+        return rects * hv.VLine(limit if limit else np.nan)
 
 
 class ClusterMemory(_MemoryBars):
@@ -163,7 +171,7 @@ class WorkerMemory(_MemoryBars):
     def _update(self) -> None:
         frames = self._frames()
         if frames["view"] == self._pipe.data["view"]:
-            self._pipe.send(frames)
+            self._push(self._pipe, frames)
             return
         # Bars and histogram are different element types: a new DynamicMap.
         self._build(frames)
@@ -197,6 +205,5 @@ class WorkerMemory(_MemoryBars):
             f"{self.thresholds.orange:.0%} of their limit"
         )
         return hv.Histogram((edges, counts), kdims=["memory / limit"], vdims=["workers"]).opts(
-            color=theme.BLUE, alpha=0.6, line_width=0, tools=["hover"], title=title,
-            **self._style(),
-        )  # fmt: skip
+            title=title
+        )

@@ -39,7 +39,12 @@ class WorkerBars(Component):
     def __init__(self, **params):
         super().__init__(**params)
         self._pipe = hv.streams.Pipe(data=self._frame())
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe])
+        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
+            color="color", line_width=0, tools=["hover"],
+            hover_tooltips=theme.tooltip(
+                [("Worker", "worker"), (self.value_label, "value_text"), ("State", "state")]),
+            xlabel=self.axis_label, ylabel="", **self._style(),
+        )  # fmt: skip
 
     @property
     def element(self) -> hv.DynamicMap:
@@ -77,21 +82,17 @@ class WorkerBars(Component):
         return frame
 
     def _update(self) -> None:
-        self._pipe.send(self._frame())
+        self._push(self._pipe, self._frame())
 
     def _draw(self, data: pd.DataFrame):
         frame = data
         labels = frame.attrs.get("labels", [])
         return hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            color="color", line_width=0, tools=["hover"],
-            hover_tooltips=theme.tooltip(
-                [("Worker", "worker"), (self.value_label, "value_text"), ("State", "state")]),
             yticks=label_ticks(labels),
             xlim=(0, frame.attrs.get("x_end", 1) * 1.02),
             ylim=(-0.5, max(len(labels), 1) - 0.5),
-            title=self.title or frame.attrs.get("title", ""), xlabel=self.axis_label, ylabel="",
-            **self._style(),
-        )  # fmt: skip
+            title=self.title or frame.attrs.get("title", ""),
+        )
 
 
 class TaskProcessing(WorkerBars):

@@ -46,7 +46,17 @@ class Progress(Component):
     def __init__(self, **params):
         super().__init__(**params)
         self._pipe = hv.streams.Pipe(data=self._frame())
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe])
+        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
+            hv.opts.Labels(text_align="left", text_font_size="9pt",
+                           text_color=theme.PALETTES[self.theme].text),
+            hv.opts.Rectangles(
+                color="color", alpha="alpha", line_width=0, tools=["hover"], hooks=[_hatch],
+                hover_tooltips=theme.tooltip([("Prefix", "prefix"), ("State", "state"),
+                                              ("Tasks", "count"), ("Done", "done_text")]),
+                xaxis=None, ylabel="", xlabel="", framewise=True, xlim=(0, 1.15),
+            ),
+            hv.opts.Overlay(**self._style()),
+        )  # fmt: skip
 
     @property
     def element(self) -> hv.DynamicMap:
@@ -102,7 +112,7 @@ class Progress(Component):
         return frame.reset_index(drop=True)
 
     def _update(self) -> None:
-        self._pipe.send(self._frame())
+        self._push(self._pipe, self._frame())
 
     def _draw(self, data: pd.DataFrame):
         frame = data
@@ -111,18 +121,10 @@ class Progress(Component):
         text = hv.Labels(
             (ends["x1"].to_numpy() + 0.01, (ends["y0"] + ends["y1"]).to_numpy() / 2,
              ends["done_text"].to_numpy()), ["x", "y"], "text",
-        ).opts(text_align="left", text_font_size="9pt",
-               text_color=theme.PALETTES[self.theme].text)  # fmt: skip
-        bars = hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            color="color", alpha="alpha", line_width=0, tools=["hover"], hooks=[_hatch],
-            hover_tooltips=theme.tooltip([("Prefix", "prefix"), ("State", "state"),
-                                          ("Tasks", "count"), ("Done", "done_text")]),
-            yticks=label_ticks(labels, positions=[-i for i in range(len(labels))]),
-            xaxis=None, ylabel="", xlabel="", framewise=True,
-            xlim=(0, 1.15), ylim=(-max(len(labels), 1) + 0.5, 0.5),
         )  # fmt: skip
-        return (bars * text).opts(
-            hv.opts.Overlay(
-                title=self.title or frame.attrs.get("title", ""), **self._style(),
-            )
+        bars = hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
+            yticks=label_ticks(labels, positions=[-i for i in range(len(labels))]),
+            ylim=(-max(len(labels), 1) + 0.5, 0.5),
+            title=self.title or frame.attrs.get("title", ""),
         )
+        return bars * text

@@ -1,0 +1,115 @@
+"""Task stream cost: dense frames, bytes to the browser, and the status page per tick.
+
+    python benchmarks/task_stream.py
+
+* Dense: server ms per frame (datashader aggregation by colour class + the
+  lookup-table colouring) over the whole history at 1200x400 px, for 100k,
+  1M and 5M rows, and the bytes of the PATCH-DOC message that carries it.
+* Sparse: bytes of the PATCH-DOC message when one tick adds k rows.
+* Status page: server time per session per tick for all seven components
+  (the shared Feed's poll not included) at 2 and 100 workers.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import panel as pn
+from bokeh.document import Document
+from bokeh.protocol import Protocol
+
+from dashkit.components import (
+    ClusterMemory, CPUUtilization, Occupancy, Progress, TaskProcessing, TaskStream, WorkerMemory,
+)  # fmt: skip
+from dashkit.components.task_stream import warm_up
+from dashkit.feed import Feed
+from dashkit.sources import SyntheticSource
+
+WIDTH, HEIGHT = 1200, 400
+
+
+def patch_bytes(events) -> int:
+    """Bytes on the websocket for these document events (header, content, buffers)."""
+    message = Protocol().create("PATCH-DOC", events)
+    return (len(message.header_json) + len(message.metadata_json) + len(message.content_json)
+            + sum(len(b.to_bytes()) for b in message.buffers))  # fmt: skip
+
+
+def rendered(component) -> tuple[Document, list]:
+    doc = Document()
+    doc.add_root(pn.panel(component).get_root(doc))
+    events: list = []
+    doc.on_change(events.append)
+    return doc, events
+
+
+def dense(n_rows: int) -> dict:
+    feed = Feed(SyntheticSource(n_workers=64, threads_per_worker=2, seed=1,
+                                history_rows=n_rows, start_time=0.0), max_task_rows=n_rows * 2)
+    feed.poll()  # fmt: skip
+    stream = TaskStream(feed=feed, height=HEIGHT)
+    x_range = (0.0, float(stream._history.x1.max()))
+    y_range = (-0.5, len(stream._pairs) - 0.5)
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        stream.rasterize(x_range, y_range, WIDTH, HEIGHT)
+        times.append((time.perf_counter() - began) * 1000)
+    _, events = rendered(stream)
+    stream._tick.event()  # what a zoom or a streaming re-aggregation does
+    return {"rows": stream.n_rows, "ms": statistics.median(times), "bytes": patch_bytes(events)}
+
+
+def sparse(k: int = 50) -> dict:
+    src = SyntheticSource(n_workers=8, threads_per_worker=2, seed=2, start_time=0.0)
+    feed = Feed(src)
+    for _ in range(10):
+        feed.poll()
+    stream = TaskStream(feed=feed)
+    _, events = rendered(stream)
+    stream.update()
+    sizes = []
+    while len(sizes) < 10:
+        events.clear()
+        before = feed.tasks.total
+        feed.poll()
+        stream.update()
+        if feed.tasks.total > before:
+            sizes.append((feed.tasks.total - before, patch_bytes(events)))
+    rows = sum(s[0] for s in sizes)
+    return {"bytes_per_row": sum(s[1] for s in sizes) / rows, "rows_per_tick": rows / len(sizes)}
+
+
+def status_page_tick(n_workers: int, ticks: int = 20) -> dict:
+    feed = Feed(SyntheticSource(n_workers=n_workers, seed=3, start_time=0.0))
+    feed.poll()
+    components = [cls(feed=feed) for cls in (ClusterMemory, WorkerMemory, TaskProcessing,
+                                             CPUUtilization, Occupancy, TaskStream, Progress)]
+    for component in components:  # fmt: skip
+        rendered(component)
+    wall, cpu = [], []
+    for _ in range(ticks):
+        feed.poll()
+        began, began_cpu = time.perf_counter(), time.process_time()
+        for component in components:
+            component.update()
+        wall.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+    return {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}
+
+
+if __name__ == "__main__":
+    warm_up()
+    print(f"dense frame at {WIDTH}x{HEIGHT}:")
+    for n in (100_000, 1_000_000, 5_000_000):
+        result = dense(n)
+        print(f"  {result['rows']:>9,} rows: {result['ms']:7.1f} ms server, "
+              f"{result['bytes'] / 1e6:5.2f} MB per frame", flush=True)  # fmt: skip
+    result = sparse()
+    print(f"sparse: {result['bytes_per_row']:.0f} bytes per new row "
+          f"({result['rows_per_tick']:.0f} rows per tick)")  # fmt: skip
+    for n in (2, 100):
+        result = status_page_tick(n)
+        print(f"status page, {n} workers: {result['wall_ms']:.1f} ms wall, "
+              f"{result['cpu_ms']:.1f} ms CPU per session per tick", flush=True)  # fmt: skip
