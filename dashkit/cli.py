@@ -36,13 +36,13 @@ def serve(args: argparse.Namespace) -> int:
     import panel as pn
 
     from dashkit.feed import Feed
-    from dashkit.pages import status_page
+    from dashkit.layouts import StatusPage
 
     if not _port_free(args.address, args.port):
         raise SystemExit(f"dashkit serve: port {args.port} on {args.address} is already in use")
     Feed.shared(args.scheduler)  # connect now, so an unreachable scheduler fails here
     pn.serve(
-        {"status": lambda: status_page(Feed.shared(args.scheduler))},
+        {"status": lambda: StatusPage(feed=Feed.shared(args.scheduler)).__panel__()},
         port=args.port,
         address=args.address,
         websocket_origin=[f"{args.address}:{args.port}", f"localhost:{args.port}"],

@@ -1,11 +1,11 @@
-"""The status page: live telemetry of a Dask cluster.
+"""The Dask /status page, reproduced.
 
     panel serve layouts/status.py              # embedded cluster + demo workload
     panel serve layouts/status.py --args --scheduler tcp://host:8786
     DASHKIT_SCHEDULER=tcp://host:8786 panel serve layouts/status.py
 
-Every browser session reads the one shared Feed of the process; the scheduler
-is polled once per period however many pages are open.
+Every browser session reads the one shared Feed of the process: the
+scheduler is polled once per period however many pages are open.
 """
 
 import argparse
@@ -15,7 +15,7 @@ import sys
 import panel as pn
 
 from dashkit import Feed
-from dashkit.pages import status_page
+from dashkit.layouts import StatusPage
 
 
 def scheduler_address() -> str:
@@ -24,5 +24,5 @@ def scheduler_address() -> str:
     return parser.parse_args(sys.argv[1:]).scheduler
 
 
-pn.extension(sizing_mode="stretch_width")
-status_page(Feed.shared(scheduler_address())).servable()
+pn.extension()
+StatusPage(feed=Feed.shared(scheduler_address())).servable()

@@ -259,6 +259,7 @@ def test_shade_picks_the_dominant_class():
 
 def test_components_are_registered_with_suggestions():
     assert set(Component.types()) == {"cluster_memory", "worker_memory", "task_processing",
+                                      "feed_status",
                                       "cpu", "occupancy", "task_stream", "progress"}  # fmt: skip
     assert Component.lookup("task_stream") is TaskStream
     with pytest.raises(ValueError, match="Did you mean 'task_stream'"):
@@ -268,3 +269,20 @@ def test_components_are_registered_with_suggestions():
 def test_a_component_needs_a_feed():
     with pytest.raises(ValueError, match=r"Progress needs a feed: Progress\(feed=...\)"):
         Progress()
+
+
+def test_feed_status_says_what_the_feed_says():
+    from dashkit.components import FeedStatus
+    from tests.test_feed import FlakySource
+
+    source = FlakySource(seed=1, start_time=0.0)
+    feed = Feed(source)
+    feed.poll()
+    status = FeedStatus(feed=feed)
+    assert status.state == "connected"
+    assert 'data-state="connected"' in status.text() and "8 workers" in status.text()
+    source.down = True
+    feed.poll()
+    status.update()
+    assert status.state == "disconnected"
+    assert "did not answer" in status._html.object

@@ -13,6 +13,7 @@ from dashkit.components.base import Component
 from dashkit.components.memory import ClusterMemory, WorkerMemory
 from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
 from dashkit.components.progress import Progress
+from dashkit.components.status import FeedStatus
 from dashkit.components.task_stream import TaskStream
 
 hv.extension("bokeh", logo=False)
@@ -21,6 +22,7 @@ __all__ = [
     "CPUUtilization",
     "ClusterMemory",
     "Component",
+    "FeedStatus",
     "Occupancy",
     "Progress",
     "TaskProcessing",

@@ -58,8 +58,9 @@ class Component(pn.viewable.Viewer):
         if params.get("feed") is None:
             raise ValueError(f"{type(self).__name__} needs a feed: {type(self).__name__}(feed=...)")
         super().__init__(**params)
+        self._reader = self.feed.reader()
         self._callback = None
-        self._pane: pn.pane.HoloViews | None = None
+        self._pane: pn.viewable.Viewable | None = None
 
     @classmethod
     def types(cls) -> dict[str, type[Component]]:
@@ -105,13 +106,18 @@ class Component(pn.viewable.Viewer):
             pipe.send(data)
 
     def _close(self) -> None:
-        """Release what the component holds in the feed (subclasses extend)."""
+        """Release the feed reader: the last one out stops a shared feed."""
+        self._reader.close()
 
-    def __panel__(self) -> pn.pane.HoloViews:
+    def _view(self) -> pn.viewable.Viewable:
+        """The Panel object shown; plots show their HoloViews element."""
+        return pn.pane.HoloViews(
+            self.element, sizing_mode="stretch_width", height=self.height, linked_axes=False
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
         if self._pane is None:
-            self._pane = pn.pane.HoloViews(
-                self.element, sizing_mode="stretch_width", height=self.height, linked_axes=False
-            )
+            self._pane = self._view()
         # In a server session or a notebook Panel sets curdoc while rendering;
         # the callback then runs on that session's own event loop.
         doc = pn.state.curdoc

@@ -152,7 +152,6 @@ class TaskStream(Component):
         super().__init__(**params)
         if not _warmed:
             threading.Thread(target=warm_up, name="dashkit-warm-up", daemon=True).start()
-        self._reader = self.feed.reader()
         self._origin: float | None = None
         self._pairs: dict[tuple[str, int], int] = {}
         self._reordered = False
@@ -295,7 +294,7 @@ class TaskStream(Component):
     def _draw_recent(self, data: pd.DataFrame):
         return hv.Rectangles(data, ["start", "y0", "stop", "y1"], _COLUMNS[4:])
 
-    def _view(self, x_range, y_range):
+    def _view_ranges(self, x_range, y_range):
         h = self._history
         if len(h) == 0:
             return (0.0, 1.0), (-0.5, 0.5)
@@ -307,7 +306,7 @@ class TaskStream(Component):
         return x_range, y_range
 
     def _draw_history(self, x_range=None, y_range=None, width=None, height=None, **_ticks):
-        (x_lo, x_hi), (y_lo, y_hi) = self._view(x_range, y_range)
+        (x_lo, x_hi), (y_lo, y_hi) = self._view_ranges(x_range, y_range)
         width = int(width or 1200)
         height = int(min(height or self.height, max(len(self._pairs), 1) * 8))
         if not self.dense or x_hi <= x_lo or y_hi <= y_lo:

@@ -1,0 +1,360 @@
+"""Layouts: components arranged in a Panel template, as Python objects or as data.
+
+A layout is data::
+
+    title: Dask status
+    template: bootstrap          # bootstrap, fast_list, fast_grid, material, vanilla, column
+    theme: light                 # light or dark
+    source: {type: embedded}     # or {type: dask, address: ...}, {type: synthetic, ...}
+    info: "Cluster *prod-eu*"    # markdown under the title (optional)
+    columns:                     # side by side on wide screens, stacked on narrow ones
+      - width: 1
+        cells:
+          - {type: cluster_memory, height: 110}
+          - tabs: {Processing: {type: task_processing}, CPU: {type: cpu}}
+      - width: 3
+        cells:
+          - {type: task_stream}
+
+:meth:`Layout.from_spec` reads such a dict or YAML file (safe loader) and
+checks every field, naming the bad one and the valid choices;
+:meth:`Layout.to_spec` writes it back, so ``Layout.from_spec(s).to_spec() == s``
+for a spec that leaves out default parameters. :class:`StatusPage` is the
+Dask ``/status`` arrangement.
+
+Example
+-------
+>>> layout = Layout.from_spec({"source": {"type": "synthetic", "seed": 1},
+...                            "columns": [{"cells": [{"type": "progress"}]}]})
+>>> layout.to_spec()["columns"]
+[{'width': 1, 'cells': [{'type': 'progress'}]}]
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+import param
+import yaml
+
+from dashkit.components import Component, FeedStatus
+from dashkit.feed import Feed
+from dashkit.sources import DaskSource, Source
+
+TEMPLATES: dict[str, type | None] = {
+    "bootstrap": pn.template.BootstrapTemplate,
+    "fast_list": pn.template.FastListTemplate,
+    "fast_grid": pn.template.FastGridTemplate,
+    "material": pn.template.MaterialTemplate,
+    "vanilla": pn.template.VanillaTemplate,
+    "column": None,  # no template: a plain pn.Column, for notebooks and exports
+}
+THEMES = ("light", "dark")
+SPEC_KEYS = ("title", "template", "theme", "source", "feed", "info", "status", "columns")
+FEED_KEYS = ("period", "max_task_rows")
+
+
+class LayoutSpecError(ValueError):
+    """A layout spec is malformed; the message names the field and what is valid."""
+
+
+def _choice(value, valid, field: str) -> Any:
+    if value in valid:
+        return value
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise LayoutSpecError(
+        f"{field}: {value!r} is not valid; valid: {', '.join(map(str, valid))}.{hint}"
+    )
+
+
+def _mapping(value, field: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise LayoutSpecError(f"{field}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _non_default(obj: param.Parameterized, skip=("name",)) -> dict:
+    """The parameters of ``obj`` that differ from their defaults, in declaration order."""
+    values = {}
+    for name, parameter in obj.param.objects("existing").items():
+        if name in skip or parameter.constant or parameter.readonly:
+            continue
+        value = getattr(obj, name)
+        if value != parameter.default and not isinstance(value, param.Parameterized):
+            values[name] = value
+    return values
+
+
+# -- sources ---------------------------------------------------------------
+
+
+def source_from_spec(spec: Mapping, field: str = "source") -> Source:
+    """A Source from ``{type: embedded | dask | synthetic, ...parameters}``."""
+    spec = dict(_mapping(spec, field))
+    kind = spec.pop("type", None)
+    if kind == "embedded":
+        return _build(DaskSource, spec, field)
+    try:
+        cls = Source.lookup(kind)
+    except ValueError as err:
+        raise LayoutSpecError(f"{field}.type: {err} (or 'embedded')") from None
+    return _build(cls, spec, field)
+
+
+def source_to_spec(source: Source) -> dict:
+    values = _non_default(source, skip=("name", "client"))
+    if isinstance(source, DaskSource) and source.address is None:
+        return {"type": "embedded", **values}
+    return {"type": source.source_type, **values}
+
+
+def _build(cls: type[param.Parameterized], params: Mapping, field: str):
+    known = [n for n in cls.param if n != "name"]
+    for key in params:
+        if key not in known:
+            _choice(key, known, f"{field}: unknown parameter of {cls.__name__}")
+    try:
+        return cls(**params)
+    except (ValueError, TypeError) as err:
+        raise LayoutSpecError(f"{field}: {err}") from None
+
+
+# -- cells -----------------------------------------------------------------
+
+
+def component_from_spec(spec: Mapping, feed: Feed, field: str) -> Component:
+    spec = dict(_mapping(spec, field))
+    kind = spec.pop("type", None)
+    try:
+        cls = Component.lookup(kind)
+    except ValueError as err:
+        raise LayoutSpecError(f"{field}.type: {err}") from None
+    return _build(cls, {**spec, "feed": feed}, field)
+
+
+def component_to_spec(component: Component) -> dict:
+    return {"type": component.component_type, **_non_default(component)}
+
+
+class Tabs(param.Parameterized):
+    """Components sharing one place, one tab each (e.g. Processing / CPU / Occupancy)."""
+
+    tabs = param.Dict(default={}, doc="Tab title -> component.")
+
+
+def _cell_from_spec(spec, feed: Feed, field: str):
+    spec = _mapping(spec, field)
+    if "tabs" in spec:
+        tabs = _mapping(spec["tabs"], f"{field}.tabs")
+        return Tabs(tabs={title: component_from_spec(s, feed, f"{field}.tabs.{title}")
+                          for title, s in tabs.items()})  # fmt: skip
+    return component_from_spec(spec, feed, field)
+
+
+def _cell_to_spec(cell) -> dict:
+    if isinstance(cell, Tabs):
+        return {"tabs": {title: component_to_spec(c) for title, c in cell.tabs.items()}}
+    return component_to_spec(cell)
+
+
+def _cell_view(cell):
+    if isinstance(cell, Tabs):
+        return pn.Tabs(*cell.tabs.items(), sizing_mode="stretch_width")
+    return cell
+
+
+class Column(param.Parameterized):
+    """One column of cells, stacked; ``width`` is its share of the page width."""
+
+    width = param.Integer(default=1, bounds=(1, 12), doc="Relative width of the column.")
+    cells = param.List(default=[], doc="Components (or Tabs) from top to bottom.")
+
+
+# -- layouts ---------------------------------------------------------------
+
+
+class Layout(pn.viewable.Viewer):
+    """Components arranged in columns inside a Panel template, fed by one shared Feed.
+
+    Example
+    -------
+    >>> from dashkit.components import Progress, TaskStream
+    >>> feed = Feed.shared("embedded")                                       # doctest: +SKIP
+    >>> layout = Layout(feed=feed, columns=[Column(cells=[TaskStream(feed=feed),
+    ...                                                   Progress(feed=feed)])])  # doctest: +SKIP
+    >>> layout.to_spec()                                                     # doctest: +SKIP
+    >>> layout.servable()                                                    # doctest: +SKIP
+    """
+
+    title = param.String(default="Dask status", doc="Page title.")
+    template = param.Selector(default="bootstrap", objects=list(TEMPLATES), doc="Panel template.")
+    theme = param.Selector(default="light", objects=list(THEMES), doc="Light or dark page.")
+    info = param.String(default="", doc="Markdown shown under the title (cluster name, notes).")
+    status = param.Boolean(default=True, doc="Show the connection indicator.")
+    feed = param.ClassSelector(class_=Feed, doc="The Feed every component reads.")
+    columns = param.List(default=[], item_type=Column, doc="Columns, left to right.")
+
+    def to_spec(self) -> dict:
+        """This layout as data (only parameters that differ from their defaults)."""
+        spec: dict[str, Any] = {
+            "title": self.title,
+            "template": self.template,
+            "theme": self.theme,
+            "source": source_to_spec(self.feed.source),
+        }
+        feed = {k: getattr(self.feed, k) for k in FEED_KEYS
+                if getattr(self.feed, k) != self.feed.param[k].default}  # fmt: skip
+        if feed:
+            spec["feed"] = feed
+        if self.info:
+            spec["info"] = self.info
+        if not self.status:
+            spec["status"] = False
+        spec["columns"] = [
+            {"width": col.width, "cells": [_cell_to_spec(c) for c in col.cells]}
+            for col in self.columns
+        ]
+        return spec
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The spec as YAML; written to ``path`` when given."""
+        text = yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def read_spec(cls, spec: Mapping | str | Path) -> dict:
+        """A spec from a dict or a YAML file, as a plain dict (not yet validated)."""
+        if isinstance(spec, Mapping):
+            return copy.deepcopy(dict(spec))
+        path = Path(spec)
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise LayoutSpecError(f"{path}: cannot read the layout spec: {err.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise LayoutSpecError(f"{path}: not valid YAML: {err}") from None
+        return dict(_mapping(data, str(path)))
+
+    @classmethod
+    def from_spec(cls, spec: Mapping | str | Path, feed: Feed | None = None, **overrides) -> Layout:
+        """Build a layout from a spec dict or YAML path.
+
+        ``feed`` replaces the spec's source (e.g. a scheduler given on the
+        command line); ``overrides`` replace top-level fields.
+        """
+        spec = {**cls.read_spec(spec), **overrides}
+        for key in spec:
+            _choice(key, SPEC_KEYS, "unknown field")
+        _choice(spec.get("template", "bootstrap"), list(TEMPLATES), "template")
+        _choice(spec.get("theme", "light"), THEMES, "theme")
+        if feed is None:
+            feed_params = dict(_mapping(spec.get("feed", {}), "feed"))
+            for key in feed_params:
+                _choice(key, FEED_KEYS, "feed: unknown parameter")
+            source = source_from_spec(spec.get("source", {"type": "embedded"}))
+            feed = Feed.shared(source, **feed_params)
+        columns_spec = spec.get("columns", [])
+        if not isinstance(columns_spec, list):
+            raise LayoutSpecError("columns: expected a list of columns")
+        columns = []
+        for i, col in enumerate(columns_spec):
+            col = _mapping(col, f"columns[{i}]")
+            for key in col:
+                _choice(key, ("width", "cells"), f"columns[{i}]: unknown field")
+            cells = col.get("cells", [])
+            if not isinstance(cells, list):
+                raise LayoutSpecError(f"columns[{i}].cells: expected a list of cells")
+            built = [_cell_from_spec(c, feed, f"columns[{i}].cells[{j}]")
+                     for j, c in enumerate(cells)]  # fmt: skip
+            columns.append(_build(Column, {"width": col.get("width", 1), "cells": built},
+                                  f"columns[{i}]"))  # fmt: skip
+        params = {k: spec[k] for k in ("title", "template", "theme", "info", "status") if k in spec}
+        return _build(cls, {**params, "feed": feed, "columns": columns}, "layout")
+
+    # -- view ----------------------------------------------------------------
+
+    def _body(self) -> pn.viewable.Viewable:
+        columns = []
+        for col in self.columns:
+            # flex-basis lets narrow screens wrap the columns under each other
+            columns.append(pn.Column(
+                *[_cell_view(c) for c in col.cells], sizing_mode="stretch_width",
+                styles={"flex": f"{col.width} 1 {320 * col.width}px", "min-width": "0"},
+            ))  # fmt: skip
+        return pn.FlexBox(*columns, flex_wrap="wrap", sizing_mode="stretch_width",
+                          styles={"gap": "8px"})  # fmt: skip
+
+    def _header(self) -> list:
+        parts = []
+        if self.info:
+            parts.append(pn.pane.Markdown(self.info, sizing_mode="stretch_width",
+                                          css_classes=["dashkit-info"]))  # fmt: skip
+        if self.status:
+            parts.append(FeedStatus(feed=self.feed, theme=self.theme))
+        return parts
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        cls = TEMPLATES[self.template]
+        if cls is None:
+            return pn.Column(pn.pane.Markdown(f"## {self.title}"), *self._header(), self._body(),
+                             sizing_mode="stretch_width")  # fmt: skip
+        template = cls(title=self.title, theme="dark" if self.theme == "dark" else "default")
+        if self.template == "fast_grid":
+            template.main[0:1, 0:12] = pn.Column(*self._header())
+            template.main[1:8, 0:12] = self._body()
+        else:
+            template.main.extend([*self._header(), self._body()])
+        return template
+
+    def servable(self, title: str | None = None, **kwargs):
+        """Mark the layout's template for ``panel serve``."""
+        return self.__panel__().servable(title=title or self.title, **kwargs)
+
+
+STATUS_COLUMNS = [
+    {"width": 1, "cells": [
+        {"type": "cluster_memory", "height": 110},
+        {"type": "worker_memory", "height": 300},
+        {"tabs": {"Processing": {"type": "task_processing"}, "CPU": {"type": "cpu"},
+                  "Occupancy": {"type": "occupancy"}}},
+    ]},
+    {"width": 3, "cells": [
+        {"type": "task_stream", "height": 470},
+        {"type": "progress", "height": 300},
+    ]},
+]  # fmt: skip
+
+
+class StatusPage(Layout):
+    """The Dask ``/status`` page: memory and worker tabs on the left, task stream
+    over progress on the right; stacked on narrow screens.
+
+    Example
+    -------
+    >>> StatusPage(feed=Feed.shared("tcp://10.0.0.5:8786"), theme="dark",
+    ...            info="**prod-eu** nightly ETL").servable()   # doctest: +SKIP
+    """
+
+    def __init__(self, **params):
+        if "columns" not in params and params.get("feed") is not None:
+            params["columns"] = Layout.from_spec(
+                {"columns": STATUS_COLUMNS}, feed=params["feed"]
+            ).columns
+        super().__init__(**params)
+
+
+def status_spec(source: Mapping | None = None, **fields) -> dict:
+    """The spec of the status page (what ``layouts/status.yaml`` holds)."""
+    return {"title": "Dask status", "template": "bootstrap", "theme": "light",
+            "source": dict(source or {"type": "embedded"}), **fields,
+            "columns": copy.deepcopy(STATUS_COLUMNS)}  # fmt: skip
