@@ -27,8 +27,7 @@ class FeedStatus(Component):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._html = pn.pane.HTML(self.text(), sizing_mode="stretch_width", height=self.height,
-                                  css_classes=["dashkit-status"])  # fmt: skip
+        self._html = pn.pane.HTML(self.text(), sizing_mode="stretch_width", height=self.height)
 
     @property
     def state(self) -> str:
@@ -42,8 +41,8 @@ class FeedStatus(Component):
         dropped = f" · {feed.dropped:,} dropped" if feed.dropped else ""
         return (
             f'<span class="dashkit-state" data-state="{self.state}" style="color:{color}">'
-            f"&#9679;</span> <b>{detail}</b> · {len(feed.workers)} workers · "
-            f"{feed.tasks.total:,} task-stream rows{dropped}"
+            f'&#9679;</span> <span class="dashkit-status-text"><b>{detail}</b> · '
+            f"{len(feed.workers)} workers · {feed.tasks.total:,} task-stream rows{dropped}</span>"
         )
 
     def _view(self):
