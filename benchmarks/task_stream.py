@@ -20,7 +20,13 @@ from bokeh.document import Document
 from bokeh.protocol import Protocol
 
 from dashkit.components import (
-    ClusterMemory, CPUUtilization, Occupancy, Progress, TaskProcessing, TaskStream, WorkerMemory,
+    ClusterMemory,
+    CPUUtilization,
+    Occupancy,
+    Progress,
+    TaskProcessing,
+    TaskStream,
+    WorkerMemory,
 )  # fmt: skip
 from dashkit.components.task_stream import warm_up
 from dashkit.feed import Feed

@@ -80,13 +80,17 @@ def _mapping(value, field: str) -> Mapping:
 
 
 def _non_default(obj: param.Parameterized, skip=("name",)) -> dict:
-    """The parameters of ``obj`` that differ from their defaults, in declaration order."""
+    """The parameters of ``obj`` given explicitly or differing from their defaults,
+    in declaration order: what a spec must say to rebuild it exactly."""
+    explicit = getattr(obj, "_explicit", set())
     values = {}
     for name, parameter in obj.param.objects("existing").items():
         if name in skip or parameter.constant or parameter.readonly:
             continue
         value = getattr(obj, name)
-        if value != parameter.default and not isinstance(value, param.Parameterized):
+        if isinstance(value, param.Parameterized) or value is None:
+            continue
+        if name in explicit or value != parameter.default:
             values[name] = value
     return values
 
@@ -128,18 +132,27 @@ def _build(cls: type[param.Parameterized], params: Mapping, field: str):
 # -- cells -----------------------------------------------------------------
 
 
-def component_from_spec(spec: Mapping, feed: Feed, field: str) -> Component:
+def component_from_spec(spec: Mapping, feed: Feed, field: str, theme: str = "light") -> Component:
+    """A component from ``{type: ..., parameters}``; it takes the page's theme unless set."""
     spec = dict(_mapping(spec, field))
     kind = spec.pop("type", None)
     try:
         cls = Component.lookup(kind)
     except ValueError as err:
         raise LayoutSpecError(f"{field}.type: {err}") from None
-    return _build(cls, {**spec, "feed": feed}, field)
+    component = _build(cls, {"theme": theme, **spec, "feed": feed}, field)
+    if "theme" not in spec:
+        component._explicit.discard("theme")  # inherited from the page, not said
+    return component
 
 
-def component_to_spec(component: Component) -> dict:
-    return {"type": component.component_type, **_non_default(component)}
+def component_to_spec(component: Component, theme: str = "light") -> dict:
+    values = _non_default(component)
+    if component.theme == theme and "theme" not in component._explicit:
+        values.pop("theme", None)
+    elif "theme" not in values:
+        values["theme"] = component.theme
+    return {"type": component.component_type, **values}
 
 
 class Tabs(param.Parameterized):
@@ -148,19 +161,19 @@ class Tabs(param.Parameterized):
     tabs = param.Dict(default={}, doc="Tab title -> component.")
 
 
-def _cell_from_spec(spec, feed: Feed, field: str):
+def _cell_from_spec(spec, feed: Feed, field: str, theme: str):
     spec = _mapping(spec, field)
     if "tabs" in spec:
         tabs = _mapping(spec["tabs"], f"{field}.tabs")
-        return Tabs(tabs={title: component_from_spec(s, feed, f"{field}.tabs.{title}")
+        return Tabs(tabs={title: component_from_spec(s, feed, f"{field}.tabs.{title}", theme)
                           for title, s in tabs.items()})  # fmt: skip
-    return component_from_spec(spec, feed, field)
+    return component_from_spec(spec, feed, field, theme)
 
 
-def _cell_to_spec(cell) -> dict:
+def _cell_to_spec(cell, theme: str) -> dict:
     if isinstance(cell, Tabs):
-        return {"tabs": {title: component_to_spec(c) for title, c in cell.tabs.items()}}
-    return component_to_spec(cell)
+        return {"tabs": {title: component_to_spec(c, theme) for title, c in cell.tabs.items()}}
+    return component_to_spec(cell, theme)
 
 
 def _cell_view(cell):
@@ -217,7 +230,7 @@ class Layout(pn.viewable.Viewer):
         if not self.status:
             spec["status"] = False
         spec["columns"] = [
-            {"width": col.width, "cells": [_cell_to_spec(c) for c in col.cells]}
+            {"width": col.width, "cells": [_cell_to_spec(c, self.theme) for c in col.cells]}
             for col in self.columns
         ]
         return spec
@@ -256,7 +269,7 @@ class Layout(pn.viewable.Viewer):
         for key in spec:
             _choice(key, SPEC_KEYS, "unknown field")
         _choice(spec.get("template", "bootstrap"), list(TEMPLATES), "template")
-        _choice(spec.get("theme", "light"), THEMES, "theme")
+        theme = _choice(spec.get("theme", "light"), THEMES, "theme")
         if feed is None:
             feed_params = dict(_mapping(spec.get("feed", {}), "feed"))
             for key in feed_params:
@@ -274,7 +287,7 @@ class Layout(pn.viewable.Viewer):
             cells = col.get("cells", [])
             if not isinstance(cells, list):
                 raise LayoutSpecError(f"columns[{i}].cells: expected a list of cells")
-            built = [_cell_from_spec(c, feed, f"columns[{i}].cells[{j}]")
+            built = [_cell_from_spec(c, feed, f"columns[{i}].cells[{j}]", theme)
                      for j, c in enumerate(cells)]  # fmt: skip
             columns.append(_build(Column, {"width": col.get("width", 1), "cells": built},
                                   f"columns[{i}]"))  # fmt: skip
@@ -348,9 +361,31 @@ class StatusPage(Layout):
     def __init__(self, **params):
         if "columns" not in params and params.get("feed") is not None:
             params["columns"] = Layout.from_spec(
-                {"columns": STATUS_COLUMNS}, feed=params["feed"]
+                {"columns": STATUS_COLUMNS, "theme": params.get("theme", "light")},
+                feed=params["feed"],
             ).columns
         super().__init__(**params)
+
+
+def scheduler_override(argv: list[str] | None = None) -> str | None:
+    """The scheduler a served layout was given: ``--args --scheduler ADDR`` or
+    ``$DASHKIT_SCHEDULER``; None when neither (the layout's own source)."""
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(prog="panel serve LAYOUT --args")
+    parser.add_argument("--scheduler", default=os.environ.get("DASHKIT_SCHEDULER") or None)
+    return parser.parse_known_args(sys.argv[1:] if argv is None else argv)[0].scheduler
+
+
+def serve_spec(path: str | Path) -> Layout:
+    """Serve the layout spec at ``path`` (the body of a one-line layout script)."""
+    scheduler = scheduler_override()
+    feed = Feed.shared(scheduler) if scheduler else None
+    layout = Layout.from_spec(path, feed=feed)
+    layout.servable()
+    return layout
 
 
 def status_spec(source: Mapping | None = None, **fields) -> dict:

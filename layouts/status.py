@@ -8,21 +8,10 @@ Every browser session reads the one shared Feed of the process: the
 scheduler is polled once per period however many pages are open.
 """
 
-import argparse
-import os
-import sys
-
 import panel as pn
 
 from dashkit import Feed
-from dashkit.layouts import StatusPage
-
-
-def scheduler_address() -> str:
-    parser = argparse.ArgumentParser(prog="layouts/status.py")
-    parser.add_argument("--scheduler", default=os.environ.get("DASHKIT_SCHEDULER") or "embedded")
-    return parser.parse_args(sys.argv[1:]).scheduler
-
+from dashkit.layouts import StatusPage, scheduler_override
 
 pn.extension()
-StatusPage(feed=Feed.shared(scheduler_address())).servable()
+StatusPage(feed=Feed.shared(scheduler_override() or "embedded")).servable()

@@ -58,6 +58,7 @@ class Component(pn.viewable.Viewer):
         if params.get("feed") is None:
             raise ValueError(f"{type(self).__name__} needs a feed: {type(self).__name__}(feed=...)")
         super().__init__(**params)
+        self._explicit = set(params) - {"feed", "name"}  # what a spec must repeat
         self._reader = self.feed.reader()
         self._callback = None
         self._pane: pn.viewable.Viewable | None = None

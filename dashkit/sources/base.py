@@ -81,6 +81,10 @@ class Source(param.Parameterized):
 
     __abstract = True
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._explicit = {k for k, v in params.items() if k != "name" and v is not None}
+
     @classmethod
     def types(cls) -> dict[str, type[Source]]:
         """Every registered source class, by ``source_type``."""
