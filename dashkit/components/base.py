@@ -92,6 +92,10 @@ class Component(pn.viewable.Viewer):
             "hooks": [_chrome(palette)],
         }
 
+    def export_element(self) -> hv.Element:
+        """A static copy of what is drawn now, for exports (no streams attached)."""
+        return self.element[()]
+
     def update(self) -> None:
         """Read what is new from the feed and redraw (batched into one message)."""
         with pn.io.hold():

@@ -53,6 +53,11 @@ _HOVER = [("Key", "key"), ("Prefix", "prefix"), ("Action", "action"),
 _COLUMNS = ["start", "y0", "stop", "y1", "key", "prefix", "action", "duration", "worker",
             "thread", "color", "alpha"]  # fmt: skip
 BAR = 0.8  # bar height in row units
+_RECENT_OPTIONS = {
+    "color": "color", "alpha": "alpha", "line_width": 0, "xlabel": "seconds", "ylabel": "",
+    "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
+    "active_tools": ["xwheel_zoom"], "hover_tooltips": theme.tooltip(_HOVER),
+}  # fmt: skip
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -166,10 +171,8 @@ class TaskStream(Component):
         # The callback must hand the buffer's own frame to the element (no
         # copy, no .opts) or HoloViews re-sends every column each tick.
         recent = hv.DynamicMap(self._draw_recent, streams=[self._buffer]).opts(
-            color="color", alpha="alpha", line_width=0, tools=["hover", "xwheel_zoom",
-            "xpan", "reset"], active_tools=["xwheel_zoom"],
-            hover_tooltips=theme.tooltip(_HOVER), xlabel="seconds", ylabel="", yaxis=None,
-        )  # fmt: skip
+            **_RECENT_OPTIONS
+        )
         history = hv.DynamicMap(
             self._draw_history, streams=[self._range, self._size, self._tick]
         )
@@ -202,6 +205,16 @@ class TaskStream(Component):
     def dense(self) -> bool:
         """Whether part of the history is drawn as an image."""
         return len(self._history) > self.dense_threshold
+
+    def export_element(self, width: int = 2400) -> hv.Overlay:
+        """The whole history: the newest rows as rectangles and, when dense, the
+        rest as an image ``width`` pixels wide."""
+        height = max(len(self._pairs), 1) * 8
+        history = self._draw_history(None, None, width=width, height=height)
+        recent = self._draw_recent(self._buffer.data).opts(**_RECENT_OPTIONS)
+        return (history * recent).opts(
+            hv.opts.Overlay(title=self.title or "Task stream", **self._style())
+        )
 
     def _style(self) -> dict:
         style = super()._style()
@@ -309,6 +322,7 @@ class TaskStream(Component):
         (x_lo, x_hi), (y_lo, y_hi) = self._view_ranges(x_range, y_range)
         width = int(width or 1200)
         height = int(min(height or self.height, max(len(self._pairs), 1) * 8))
+        width = max(width, 1)
         if not self.dense or x_hi <= x_lo or y_hi <= y_lo:
             return hv.RGB(np.zeros((1, 1, 4), np.uint8), bounds=(x_lo, y_lo, x_hi, y_hi))
         image = self.rasterize((x_lo, x_hi), (y_lo, y_hi), width, height)

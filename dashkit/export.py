@@ -1,0 +1,139 @@
+"""Export: a layout as one HTML file that opens offline, or as a standalone app.
+
+**HTML.** Panel's ``save(resources=INLINE)`` still links the holoviz CDN and
+web fonts, so the file breaks without a network. dashkit instead renders
+each component's current frame to plain Bokeh models (HoloViews' renderer),
+arranges them with Bokeh layouts and writes them with Bokeh's inline
+resources: one file, every script inside, no request to any host. Zoom, pan
+and hover work on what is embedded. The task stream embeds its newest rows
+as rectangles (exact hover) and, when the history is dense, the whole history
+as a high-resolution image.
+
+**App.** A folder with the layout's spec, a one-line ``app.py`` that serves
+it, and a README line: ``panel serve DIR/app.py``.
+
+Example
+-------
+>>> from dashkit.layouts import Layout
+>>> layout = Layout.from_spec({"source": {"type": "synthetic", "seed": 1},
+...                            "columns": [{"cells": [{"type": "progress"}]}]})
+>>> layout.feed.poll()
+True
+>>> save_html(layout, "/tmp/report.html")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from pathlib import Path
+
+import holoviews as hv
+from bokeh.core.templates import FILE
+from bokeh.embed import file_html
+from bokeh.layouts import column, row
+from bokeh.models import Div
+from bokeh.resources import INLINE
+from bokeh.themes import built_in_themes
+from jinja2 import Environment
+
+from dashkit import theme
+from dashkit.components import FeedStatus
+from dashkit.layouts import Layout
+from dashkit.layouts import Tabs as LayoutTabs
+
+_PAGE = Environment().from_string(
+    "{% extends base %}{% block preamble %}<style>{{ style }}</style>{% endblock %}"
+)
+_EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc="[^"]*"[^>]*>\s*</script>')
+
+_APP = '''"""{title}: serve with `panel serve {folder}/app.py`."""
+
+from pathlib import Path
+
+from dashkit.layouts import serve_spec
+
+serve_spec(Path(__file__).with_name("layout.yaml"))
+'''
+
+
+def _figure(component):
+    if isinstance(component, FeedStatus):
+        return Div(text=component.text(), sizing_mode="stretch_width")
+    element = component.export_element()
+    figure = hv.render(element, backend="bokeh")
+    figure.sizing_mode = "stretch_width"
+    figure.height = component.height
+    return figure
+
+
+def _cell(cell):
+    if isinstance(cell, LayoutTabs):
+        # A report shows every tab at once: stacked, each under its own title.
+        return column([_figure(c) for c in cell.tabs.values()], sizing_mode="stretch_width")
+    return _figure(cell)
+
+
+def _header(layout: Layout) -> Div:
+    feed = layout.feed
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    info = f"<div>{html.escape(layout.info)}</div>" if layout.info else ""
+    return Div(
+        text=(
+            f"<h2 style='margin:0'>{html.escape(layout.title)}</h2>{info}"
+            f"<div class='dashkit-export-meta'>Exported {stamp} · feed {html.escape(feed.status)}"
+            f" · {len(feed.workers)} workers · {feed.tasks.total:,} task-stream rows"
+            f"{f' ({feed.dropped:,} dropped)' if feed.dropped else ''}</div>"
+        ),
+        sizing_mode="stretch_width",
+    )
+
+
+def bokeh_model(layout: Layout):
+    """The layout's current data as one Bokeh model (no Panel models inside)."""
+    columns = []
+    for col in layout.columns:
+        children = [_cell(c) for c in col.cells]
+        columns.append(column(children, sizing_mode="stretch_width",
+                              styles={"flex": f"{col.width} 1 0", "min-width": "0"}))  # fmt: skip
+    return column([_header(layout), row(columns, sizing_mode="stretch_width")],
+                  sizing_mode="stretch_width")  # fmt: skip
+
+
+def render_html(layout: Layout) -> str:
+    """The layout as a self-contained HTML page (all JavaScript and CSS inline)."""
+    palette = theme.PALETTES[layout.theme]
+    bokeh_theme = built_in_themes["dark_minimal"] if layout.theme == "dark" else None
+    style = (
+        f"body{{background:{palette.background};color:{palette.text};"
+        "font-family:sans-serif;margin:12px}"
+    )
+    page = file_html(
+        bokeh_model(layout), resources=INLINE, title=layout.title, theme=bokeh_theme,
+        template=_PAGE, template_variables={"base": FILE, "style": style},
+    )  # fmt: skip
+    # Importing Panel registers a script it loads by relative URL (ES module
+    # shims for its own models); none of Panel's models is in this page.
+    return _EXTERNAL_SCRIPT.sub("", page)
+
+
+def save_html(layout: Layout, path: str | Path) -> Path:
+    """Write the layout with its current data to ``path``; returns the path."""
+    path = Path(path)
+    path.write_text(render_html(layout), encoding="utf-8")
+    return path
+
+
+def save_app(layout: Layout, folder: str | Path) -> Path:
+    """Write ``folder`` with ``layout.yaml``, ``app.py`` and a README line; returns ``app.py``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    layout.to_yaml(folder / "layout.yaml")
+    app = folder / "app.py"
+    app.write_text(_APP.format(title=layout.title, folder=folder.name))
+    (folder / "README.md").write_text(
+        f"# {layout.title}\n\nServe it with `panel serve {folder.name}/app.py` "
+        "(add `--args --scheduler tcp://HOST:8786` for another cluster).\n"
+    )
+    return app
