@@ -1,10 +1,14 @@
-"""The ``dashkit`` command.
+"""The ``dashkit`` command: serve, export, demo, snapshot.
 
-    dashkit serve [--scheduler ADDR] [--port N] [--address HOST] [--show]
+    dashkit serve [LAYOUT.py | SPEC.yaml] [--scheduler ADDR] [--port N] [--address HOST] [--show]
+    dashkit export [SPEC.yaml] -o OUT.html [--scheduler ADDR | --synthetic] [--duration S]
+    dashkit export [SPEC.yaml] --app DIR
+    dashkit demo
     dashkit snapshot [--scheduler ADDR]
 
-Bad input (an unreachable scheduler, a port in use) ends with one line on
-stderr and exit code 1, not a traceback.
+Without a layout, the status page; without a scheduler, the layout's own
+source (the status page's is an embedded LocalCluster running a demo
+workload). Bad input ends with one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -13,43 +17,135 @@ import argparse
 import os
 import socket
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from dashkit.sources.base import SourceError
+
+
+class CommandError(Exception):
+    """Bad input to a command: printed as one line, exit code 1."""
 
 
 def _scheduler_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheduler",
-        default=os.environ.get("DASHKIT_SCHEDULER") or "embedded",
-        help="scheduler address (default: $DASHKIT_SCHEDULER, or an embedded LocalCluster "
-        "running a demo workload)",
+        default=os.environ.get("DASHKIT_SCHEDULER") or None,
+        help="scheduler address, e.g. tcp://10.0.0.5:8786 (default: $DASHKIT_SCHEDULER, "
+        "else the layout's own source: an embedded LocalCluster for the status page)",
     )
 
 
-def _port_free(host: str, port: int) -> bool:
+def _check_port(host: str, port: int) -> None:
     with socket.socket() as sock:
-        return sock.connect_ex((host, port)) != 0
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise CommandError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+
+
+def _layout_path(value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise CommandError(f"no layout at {value!r}: give a layout script (.py) or spec (.yaml)")
+    if path.suffix not in (".py", ".yaml", ".yml"):
+        raise CommandError(
+            f"{value}: a layout is a script (.py) or a spec (.yaml), not {path.suffix!r}"
+        )
+    return path
+
+
+def _build_layout(path: Path | None, scheduler: str | None, synthetic: dict | None = None):
+    """The Layout for a spec path (None: the status page) on the chosen source."""
+    from dashkit.feed import Feed
+    from dashkit.layouts import Layout, LayoutSpecError, status_spec
+    from dashkit.sources import SyntheticSource
+
+    if path is not None and path.suffix == ".py":
+        raise CommandError(
+            f"{path}: export takes a layout spec (.yaml); a .py layout can only be served"
+        )
+    feed = None
+    if synthetic is not None:
+        feed = Feed.shared(SyntheticSource(**synthetic))
+    elif scheduler:
+        feed = Feed.shared(scheduler)
+    try:
+        return Layout.from_spec(path or status_spec(), feed=feed)
+    except LayoutSpecError as err:
+        raise CommandError(str(err)) from None
 
 
 def serve(args: argparse.Namespace) -> int:
     import panel as pn
 
     from dashkit.feed import Feed
-    from dashkit.layouts import StatusPage
 
-    if not _port_free(args.address, args.port):
-        raise SystemExit(f"dashkit serve: port {args.port} on {args.address} is already in use")
-    Feed.shared(args.scheduler)  # connect now, so an unreachable scheduler fails here
+    path = _layout_path(args.layout)
+    _check_port(args.address, args.port)
+    if args.scheduler:
+        os.environ["DASHKIT_SCHEDULER"] = args.scheduler  # read by layout scripts
+        Feed.shared(args.scheduler)  # an unreachable scheduler fails here, not in a page
+    if path is not None and path.suffix == ".py":
+        app = str(path.resolve())
+        name = path.stem
+    else:
+        _build_layout(path, args.scheduler)  # validate now: errors as one line
+        name = path.stem if path else "status"
+
+        def app():
+            return _build_layout(path, args.scheduler).__panel__()
+
+    print(f"dashkit: serving http://{args.address}:{args.port}/{name}", file=sys.stderr)
     pn.serve(
-        {"status": lambda: StatusPage(feed=Feed.shared(args.scheduler)).__panel__()},
-        port=args.port,
-        address=args.address,
+        {name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",
         websocket_origin=[f"{args.address}:{args.port}", f"localhost:{args.port}"],
-        show=args.show,
-        title="dashkit",
-    )
+    )  # fmt: skip
     return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from dashkit.export import save_app, save_html
+
+    path = _layout_path(args.layout)
+    synthetic = None
+    if args.synthetic:
+        synthetic = {"n_workers": args.workers, "history_rows": args.rows, "seed": args.seed}
+    layout = _build_layout(path, args.scheduler, synthetic)
+    if args.app:
+        app = save_app(layout, args.app)
+        print(f"dashkit: wrote {app.parent}; serve it with: panel serve {app}", file=sys.stderr)
+        return 0
+    if not args.output:
+        raise CommandError("export needs -o OUT.html (or --app DIR)")
+    _collect(layout.feed, args.duration)
+    layout.feed.stop()  # the data held stays: the file shows exactly what was collected
+    for component in layout.components():
+        component.update()
+    out = save_html(layout, args.output)
+    size = out.stat().st_size / 1e6
+    print(f"dashkit: wrote {out} ({size:.1f} MB, {layout.feed.tasks.total:,} task-stream rows)",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _collect(feed, seconds: float) -> None:
+    """Let the (running) feed poll for ``seconds``, drawing a progress bar on stderr."""
+    began = time.monotonic()
+    while (elapsed := time.monotonic() - began) < seconds or feed.polls == 0:
+        done = int(30 * elapsed / seconds)
+        print(f"\rcollecting [{'#' * done}{'.' * (30 - done)}] {elapsed:4.0f}/{seconds:.0f} s "
+              f"{feed.tasks.total:,} rows", end="", file=sys.stderr, flush=True)  # fmt: skip
+        time.sleep(max(0.05, min(0.5, seconds - elapsed)))
+    print(f"\rcollected for {seconds:.0f} s".ljust(70), file=sys.stderr)
+
+
+def demo(args: argparse.Namespace) -> int:
+    args.layout, args.scheduler, args.show = None, None, True
+    return serve(args)
 
 
 def snapshot(args: argparse.Namespace) -> int:
@@ -57,7 +153,7 @@ def snapshot(args: argparse.Namespace) -> int:
 
     from dashkit.feed import Feed
 
-    feed = Feed.shared(args.scheduler)
+    feed = Feed.shared(args.scheduler or "embedded")
     try:
         feed.poll()
         with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -69,20 +165,48 @@ def snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    parser.add_argument(
+        "--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this host)"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="dashkit", description="Live dashboards of a Dask cluster."
     )
     commands = main_parser.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="serve the status page")
+    serve_parser = commands.add_parser("serve", help="serve a layout (default: the status page)")
+    serve_parser.add_argument("layout", nargs="?", help="a layout script (.py) or spec (.yaml)")
     _scheduler_argument(serve_parser)
-    serve_parser.add_argument("--port", type=int, default=5006, help="port (default 5006)")
-    serve_parser.add_argument(
-        "--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"
-    )
+    _serve_options(serve_parser)
     serve_parser.add_argument("--show", action="store_true", help="open a browser")
     serve_parser.set_defaults(run=serve)
+
+    export_parser = commands.add_parser(
+        "export", help="write a layout as an offline HTML file, or as an app folder"
+    )
+    export_parser.add_argument("layout", nargs="?", help="a layout spec (.yaml); default status")
+    export_parser.add_argument("-o", "--output", help="the HTML file to write")
+    export_parser.add_argument("--app", metavar="DIR", help="write an app folder instead")
+    _scheduler_argument(export_parser)
+    export_parser.add_argument("--synthetic", action="store_true",
+                               help="export a simulated cluster instead")  # fmt: skip
+    export_parser.add_argument("--workers", type=int, default=16, help="--synthetic: workers")
+    export_parser.add_argument("--rows", type=int, default=0,
+                               help="--synthetic: task-stream rows of history")  # fmt: skip
+    export_parser.add_argument("--seed", type=int, default=0, help="--synthetic: random seed")
+    export_parser.add_argument("--duration", type=float, default=10.0,
+                               help="seconds to collect before writing (default 10)")  # fmt: skip
+    export_parser.set_defaults(run=export)
+
+    demo_parser = commands.add_parser(
+        "demo", help="an embedded cluster running a demo workload, its status page in a browser"
+    )
+    _serve_options(demo_parser)
+    demo_parser.set_defaults(run=demo)
 
     snap_parser = commands.add_parser("snapshot", help="print one snapshot as tables")
     _scheduler_argument(snap_parser)
@@ -94,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except SourceError as err:
+    except (CommandError, SourceError) as err:
         print(f"dashkit {args.command}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -213,6 +213,14 @@ class Layout(pn.viewable.Viewer):
     feed = param.ClassSelector(class_=Feed, doc="The Feed every component reads.")
     columns = param.List(default=[], item_type=Column, doc="Columns, left to right.")
 
+    def components(self) -> list[Component]:
+        """Every component of the layout, tabs included, left to right, top to bottom."""
+        found = []
+        for col in self.columns:
+            for cell in col.cells:
+                found.extend(cell.tabs.values() if isinstance(cell, Tabs) else [cell])
+        return found
+
     def to_spec(self) -> dict:
         """This layout as data (only parameters that differ from their defaults)."""
         spec: dict[str, Any] = {

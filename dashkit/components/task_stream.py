@@ -209,7 +209,8 @@ class TaskStream(Component):
     def export_element(self, width: int = 2400) -> hv.Overlay:
         """The whole history: the newest rows as rectangles and, when dense, the
         rest as an image ``width`` pixels wide."""
-        height = max(len(self._pairs), 1) * 8
+        # Browsers refuse textures past a few thousand pixels a side.
+        height = min(max(len(self._pairs), 1) * 8, 2048)
         history = self._draw_history(None, None, width=width, height=height)
         recent = self._draw_recent(self._buffer.data).opts(**_RECENT_OPTIONS)
         return (history * recent).opts(

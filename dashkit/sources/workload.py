@@ -104,7 +104,7 @@ class DemoWorkload:
         # One compute per collection: mixing delayed and expression-based
         # collections in one call forces the expressions to be materialised.
         futures = [client.compute(c) for c in (total, array_result, grouped)]
-        if self.rounds % 5 == 4:
+        if self.rounds % 10 == 9:
             futures.append(client.submit(_flaky, self.rounds, pure=False))
         for future in futures:
             if self._stop.is_set():
