@@ -263,7 +263,10 @@ class Layout(pn.viewable.Viewer):
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
-            raise LayoutSpecError(f"{path}: not valid YAML: {err}") from None
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise LayoutSpecError(f"{path}: not valid YAML{where}: {problem}") from None
         return dict(_mapping(data, str(path)))
 
     @classmethod

@@ -2,60 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
-
-BIN = Path(sys.executable).parent
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI: apt-get install -y chromium")
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    return path
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class Served:
-    def __init__(self, command: list[str], port: int, path: str, tmp: Path):
-        self.url = f"http://127.0.0.1:{port}/{path}"
-        self.log = tmp / "server.log"
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-
-    def wait(self) -> None:
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited:\n{self.log.read_text()}")
-            return answers(self.url)
-
-        wait_for(up, timeout=120, interval=0.25)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+from tests.conftest import free_port, wait_for
+from tests.helpers import BIN, Served, artifact, launch
 
 
 @pytest.fixture
@@ -86,7 +40,7 @@ def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), headless=True)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(served_status.url)
@@ -98,9 +52,7 @@ def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status)
             rows = number(page, "task-stream rows")
             # Numbers move while the demo workload runs.
             wait_for(lambda: number(page, "task-stream rows") > rows, timeout=60, interval=0.5)
-            artifacts = ROOT / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts / "status.png"))
+            page.screenshot(path=artifact("status.png"))
         finally:
             browser.close()
 

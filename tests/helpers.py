@@ -1,0 +1,77 @@
+"""Helpers for tests that serve pages and open them in Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, wait_for
+
+BIN = Path(sys.executable).parent
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI: apt-get install -y chromium")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class Served:
+    """A server subprocess (``panel serve``, ``dashkit serve``) and the URL of its page."""
+
+    def __init__(self, command: list[str], port: int, path: str, tmp: Path, env=None):
+        self.url = f"http://127.0.0.1:{port}/{path}"
+        self.log = tmp / "server.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                         env={**os.environ, **(env or {})})  # fmt: skip
+
+    def wait(self) -> None:
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited:\n{self.log.read_text()}")
+            return answers(self.url)
+
+        wait_for(up, timeout=120, interval=0.25)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+
+
+def launch(playwright):
+    """Headless Debian Chromium (Playwright's own browser download is not used)."""
+    return playwright.chromium.launch(
+        executable_path=chromium(), headless=True,
+        args=["--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    )  # fmt: skip
+
+
+def artifact(name: str) -> str:
+    """Path for a screenshot in test-artifacts/ (git-ignored)."""
+    folder = ROOT / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return str(folder / name)
