@@ -24,7 +24,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.05):
+def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.05,
+             what: str = "condition"):  # fmt: skip
     """Poll ``condition`` until it is truthy; fail with its last value after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -32,7 +33,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 30, interval: flo
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+            raise AssertionError(f"{what} not met within {timeout}s (last value: {value!r})")
         time.sleep(interval)
 
 

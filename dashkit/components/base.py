@@ -16,6 +16,8 @@ from __future__ import annotations
 import weakref
 from typing import ClassVar
 
+from bokeh.core.properties import field
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -161,6 +163,17 @@ def _same(a, b) -> bool:
     if isinstance(a, (pd.Series, np.ndarray)):
         return np.array_equal(np.asarray(a), np.asarray(b))
     return a == b
+
+
+def color_from_columns(plot, _element) -> None:
+    """Hook: fill from the frame's ``color`` and ``alpha`` columns as they are.
+
+    Mapping them with ``.opts(color="color")`` makes HoloViews scan each
+    column for its unique values on every update (O(rows) per tick)."""
+    glyph = plot.handles["glyph"]
+    glyph.fill_color = field("color")
+    glyph.line_color = field("color")
+    glyph.fill_alpha = field("alpha")
 
 
 def _chrome(palette: theme.Palette):

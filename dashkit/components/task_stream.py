@@ -37,7 +37,7 @@ from bokeh.colors import RGB as BokehRGB  # noqa: N811
 from bokeh.colors import named
 
 from dashkit import theme
-from dashkit.components.base import Component
+from dashkit.components.base import Component, color_from_columns
 
 #: Colour classes: the prefix palette, then the reserved colours.
 CLASS_COLORS: tuple[str, ...] = (
@@ -54,7 +54,7 @@ _COLUMNS = ["start", "y0", "stop", "y1", "key", "prefix", "action", "duration", 
             "thread", "color", "alpha"]  # fmt: skip
 BAR = 0.8  # bar height in row units
 _RECENT_OPTIONS = {
-    "color": "color", "alpha": "alpha", "line_width": 0, "xlabel": "seconds", "ylabel": "",
+    "hooks": [color_from_columns], "line_width": 0, "xlabel": "seconds", "ylabel": "",
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
     "active_tools": ["xwheel_zoom"], "hover_tooltips": theme.tooltip(_HOVER),
 }  # fmt: skip
@@ -271,7 +271,7 @@ class TaskStream(Component):
         new = new.iloc[tail]
         x0, x1, pair, classes = x0[tail], x1[tail], pair[tail], classes[tail]
         row = self._pair_row[pair]
-        return pd.DataFrame({
+        return _plain_strings(pd.DataFrame({
             "start": x0, "y0": row - BAR / 2, "stop": x1, "y1": row + BAR / 2,
             "key": new["key"].to_numpy(), "prefix": new["prefix"].astype(object).to_numpy(),
             "action": new["action"].astype(object).to_numpy(),
@@ -280,7 +280,7 @@ class TaskStream(Component):
             "thread": new["thread"].to_numpy(),
             "color": np.asarray(CLASS_COLORS, dtype=object)[classes],
             "alpha": _ALPHA[classes],
-        }, columns=_COLUMNS)  # fmt: skip
+        }, columns=_COLUMNS))  # fmt: skip
 
     def _update(self) -> None:
         recent, reordered = self._read()
@@ -385,10 +385,17 @@ def warm_up() -> None:
         _warmed = True
 
 
+def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as numpy objects: HoloViews walks Arrow-backed strings row by row
+    (pandas infers them), which made each streamed tick cost O(rows held)."""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
+    return frame.astype(dict.fromkeys(text, object))
+
+
 def _empty_recent() -> pd.DataFrame:
-    return pd.DataFrame({
+    return _plain_strings(pd.DataFrame({
         "start": np.empty(0), "y0": np.empty(0), "stop": np.empty(0), "y1": np.empty(0),
         "key": np.empty(0, object), "prefix": np.empty(0, object), "action": np.empty(0, object),
         "duration": np.empty(0, object), "worker": np.empty(0, object),
         "thread": np.empty(0, np.int64), "color": np.empty(0, object), "alpha": np.empty(0),
-    }, columns=_COLUMNS)  # fmt: skip
+    }, columns=_COLUMNS))  # fmt: skip

@@ -1,0 +1,123 @@
+"""Browser fixtures: Debian's Chromium through Playwright, pages that fail on any
+console error or failed request, servers started as subprocesses."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import wait_for
+from tests.helpers import artifact, launch
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A browser page that records console errors, page errors and failed requests."""
+
+    def __init__(self, browser, name: str, width: int = 1400, height: int = 1000):
+        self.name = name
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(
+            f"console: {m.text}"))  # fmt: skip
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(
+            f"request failed: {r.url} {r.failure}"))  # fmt: skip
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0",
+                                    timeout=60_000)  # fmt: skip
+
+    def state(self) -> str:
+        return self.page.locator(".dashkit-state").first.get_attribute("data-state")
+
+    def status_text(self) -> str:
+        return self.page.locator(".dashkit-status-text").first.inner_text()
+
+    def plots(self) -> list[dict]:
+        """Every Bokeh plot on the page: title, x range, glyph row counts."""
+        return self.page.evaluate("""() => {
+            const out = [];
+            for (const doc of Bokeh.documents) for (const m of doc.all_models) {
+                if (m.renderers === undefined || m.x_range === undefined) continue;
+                const rows = m.renderers.filter(r => r.data_source && r.data_source.data)
+                    .map(r => {const d = r.data_source.data; const k = Object.keys(d)[0];
+                               return k ? d[k].length : 0;});
+                out.push({title: m.title ? m.title.text : "", x0: m.x_range.start,
+                          x1: m.x_range.end, rows: rows});
+            }
+            return out;
+        }""")
+
+    def plot(self, title_start: str) -> dict:
+        found = [p for p in self.plots() if p["title"].startswith(title_start)]
+        assert found, f"no plot titled {title_start!r} in {[p['title'] for p in self.plots()]}"
+        return found[0]
+
+    def canvases_painted(self) -> list[int]:
+        """For each visible canvas, how many distinct colours it shows."""
+        counts = []
+        for canvas in self.page.locator("canvas").all():
+            if not canvas.is_visible():
+                continue
+            box = canvas.bounding_box()
+            if not box or box["width"] < 50 or box["height"] < 30:
+                continue
+            image = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+            counts.append(len(np.unique(image.reshape(-1, 3), axis=0)))
+        return counts
+
+    def pixel(self, x: int, y: int) -> tuple[int, int, int]:
+        image = Image.open(io.BytesIO(self.page.screenshot())).convert("RGB")
+        return image.getpixel((x, y))
+
+    def screenshot(self) -> None:
+        self.page.screenshot(path=artifact(f"{self.name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser, request):
+    """Open pages; at the end screenshot each and fail on any console error or failed request."""
+    pages: list[Page] = []
+
+    def opener(name: str | None = None, **size) -> Page:
+        page = Page(browser, name or f"{request.node.name}-{len(pages)}", **size)
+        pages.append(page)
+        return page
+
+    yield opener
+    problems = []
+    for page in pages:
+        if not page.page.is_closed():
+            page.screenshot()
+        problems += [f"{page.name}: {p}" for p in page.problems]
+        page.close()
+    assert not problems, "\n".join(problems)
+
+
+def session_info(base_url: str) -> dict:
+    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_until(condition, timeout: float = 30, what: str = "condition"):
+    return wait_for(condition, timeout=timeout, interval=0.25, what=what)
