@@ -16,13 +16,12 @@ from __future__ import annotations
 import weakref
 from typing import ClassVar
 
-from bokeh.core.properties import field
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.core.properties import field
 
 from dashkit import theme
 from dashkit.feed import Feed

@@ -385,13 +385,6 @@ def warm_up() -> None:
         _warmed = True
 
 
-def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as numpy objects: HoloViews walks Arrow-backed strings row by row
-    (pandas infers them), which made each streamed tick cost O(rows held)."""
-    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
-    return frame.astype(dict.fromkeys(text, object))
-
-
 def _empty_recent() -> pd.DataFrame:
     return _plain_strings(pd.DataFrame({
         "start": np.empty(0), "y0": np.empty(0), "stop": np.empty(0), "y1": np.empty(0),
