@@ -271,7 +271,7 @@ class TaskStream(Component):
         new = new.iloc[tail]
         x0, x1, pair, classes = x0[tail], x1[tail], pair[tail], classes[tail]
         row = self._pair_row[pair]
-        return _plain_strings(pd.DataFrame({
+        return pd.DataFrame({
             "start": x0, "y0": row - BAR / 2, "stop": x1, "y1": row + BAR / 2,
             "key": new["key"].to_numpy(), "prefix": new["prefix"].astype(object).to_numpy(),
             "action": new["action"].astype(object).to_numpy(),
@@ -280,7 +280,7 @@ class TaskStream(Component):
             "thread": new["thread"].to_numpy(),
             "color": np.asarray(CLASS_COLORS, dtype=object)[classes],
             "alpha": _ALPHA[classes],
-        }, columns=_COLUMNS))  # fmt: skip
+        }, columns=_COLUMNS)  # fmt: skip
 
     def _update(self) -> None:
         recent, reordered = self._read()
@@ -386,9 +386,9 @@ def warm_up() -> None:
 
 
 def _empty_recent() -> pd.DataFrame:
-    return _plain_strings(pd.DataFrame({
+    return pd.DataFrame({
         "start": np.empty(0), "y0": np.empty(0), "stop": np.empty(0), "y1": np.empty(0),
         "key": np.empty(0, object), "prefix": np.empty(0, object), "action": np.empty(0, object),
         "duration": np.empty(0, object), "worker": np.empty(0, object),
         "thread": np.empty(0, np.int64), "color": np.empty(0, object), "alpha": np.empty(0),
-    }, columns=_COLUMNS))  # fmt: skip
+    }, columns=_COLUMNS)  # fmt: skip
