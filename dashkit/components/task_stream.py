@@ -18,8 +18,9 @@ transfers red, disk reads and writes orange (both translucent), erred tasks
 black. Rows are ordered by worker, then thread; a row stays while its tasks
 are in the history held. Time is in seconds since the first task seen.
 
-Following: by default the view spans the whole history and grows with it.
-Zooming or panning stops following; the reset tool follows again.
+Following: by default the view follows the newest rows (the quads layer);
+zoom out to see the whole history. Zooming or panning stops following; the
+reset tool follows again. Exports show the whole history.
 """
 
 from __future__ import annotations
@@ -176,10 +177,14 @@ class TaskStream(Component):
         history = hv.DynamicMap(
             self._draw_history, streams=[self._range, self._size, self._tick]
         )
-        history = history.opts(default_tools=[])
+        # Only the streamed quads set the axes, so HoloViews' follow mode (on
+        # until the user zooms, back on reset) tracks the newest rows; the
+        # image and the hover layer are drawn for whatever range is in view.
+        history = history.opts(default_tools=[], apply_ranges=False)
         hover = hv.DynamicMap(self._draw_hover, streams=[self._range, self._tick]).opts(
             fill_alpha=0, line_alpha=0, hover_fill_alpha=0.3, hover_line_alpha=1,
             tools=["hover"], hover_tooltips=theme.tooltip(_HOVER), default_tools=[],
+            apply_ranges=False,
         )
         self._range.source = recent
         self._size.source = recent
@@ -312,11 +317,11 @@ class TaskStream(Component):
         h = self._history
         if len(h) == 0:
             return (0.0, 1.0), (-0.5, 0.5)
-        rows = max(len(self._pairs), 1)
-        if self.following or x_range is None:
+        # An empty plot reports NaN ranges; datashader crashes on those.
+        if not _finite(x_range):
             x_range = (0.0, float(h.x1.max()))
-        if self.following or y_range is None:
-            y_range = (-0.5, rows - 0.5)
+        if not _finite(y_range):
+            y_range = (-0.5, max(len(self._pairs), 1) - 0.5)
         return x_range, y_range
 
     def _draw_history(self, x_range=None, y_range=None, width=None, height=None, **_ticks):
@@ -332,6 +337,9 @@ class TaskStream(Component):
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""
+        # Waits for a warm-up still compiling in the background: numba compiling
+        # the same function on two threads at once crashed the process.
+        warm_up()
         h = self._history
         row = self._pair_row[h.pair]
         frame = pd.DataFrame({
@@ -347,7 +355,7 @@ class TaskStream(Component):
         h = self._history
         older = len(h) - self.dense_threshold
         empty = hv.Rectangles(_empty_recent(), ["start", "y0", "stop", "y1"], _COLUMNS[4:])
-        if older <= 0 or self.following or x_range is None:
+        if older <= 0 or self.following or not _finite(x_range):
             return empty
         in_view = np.flatnonzero((h.x1[:older] >= x_range[0]) & (h.x0[:older] <= x_range[1]))
         if in_view.size == 0 or in_view.size > self.hover_limit:
@@ -356,6 +364,10 @@ class TaskStream(Component):
         frame = self._recent_frame(rows, h.x0[in_view], h.x1[in_view], h.pair[in_view],
                                    h.cls[in_view])  # fmt: skip
         return hv.Rectangles(frame, ["start", "y0", "stop", "y1"], _COLUMNS[4:])
+
+
+def _finite(bounds) -> bool:
+    return bounds is not None and bool(np.isfinite(bounds).all()) and bounds[1] > bounds[0]
 
 
 def _natural(pair: tuple[str, int]) -> tuple:
