@@ -99,6 +99,8 @@ class Component(pn.viewable.Viewer):
 
     def update(self) -> None:
         """Read what is new from the feed and redraw (batched into one message)."""
+        if not _browser_connected():
+            return
         with pn.io.hold():
             self._update()
 
@@ -149,6 +151,19 @@ def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | Non
 
 
 _STYLED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _browser_connected() -> bool:
+    """False in a server session whose browser has gone.
+
+    Such a session lives on until the server's unused-session check discards
+    it, and that check gives up while a callback holds the document lock:
+    redrawing for nobody kept busy servers from ever discarding closed pages.
+    """
+    doc = pn.state.curdoc
+    context = doc.session_context if doc is not None else None
+    session = getattr(context, "_session", None)  # Bokeh's ServerSession, server only
+    return session is None or session.connection_count > 0
 
 
 def _same(a, b) -> bool:
