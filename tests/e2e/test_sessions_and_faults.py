@@ -47,10 +47,11 @@ def test_five_pages_cost_one_poll_per_period(open_page, tmp_path):
             handler = scheduler.handlers[scheduler_side.HANDLER]
             scheduler.handlers[scheduler_side.HANDLER] = (
                 lambda **kw: calls.append(time.monotonic()) or handler(**kw))
+            # Opened one after another: pages created at the same instant
+            # sometimes got Panel stylesheet links to the CDN (see README).
             pages = [open_page(f"session-{i}") for i in range(5)]
             for page in pages:
                 page.goto(server.url)
-            for page in pages:
                 wait_until(lambda p=page: p.state() == "connected", timeout=60,
                            what="every page connected")  # fmt: skip
             wait_until(lambda: open_sessions(base) >= 5, what="five open sessions")
