@@ -57,6 +57,20 @@ def client(cluster) -> Iterator[Client]:
         yield c
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run (Playwright's sync API
+    cannot be started again while a session-wide instance is running)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_shared_feeds_left():
     yield

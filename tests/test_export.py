@@ -13,7 +13,7 @@ import yaml
 from dashkit.export import save_app, save_html
 from dashkit.layouts import Layout, status_spec
 from tests.conftest import ROOT, free_port, wait_for
-from tests.helpers import BIN, Served, artifact, launch
+from tests.helpers import BIN, Served, artifact
 
 
 def synthetic_layout(rows: int = 0, **fields) -> Layout:
@@ -28,59 +28,53 @@ def synthetic_layout(rows: int = 0, **fields) -> Layout:
     return layout
 
 
-def open_offline(path: Path, screenshot: str) -> dict:
+def open_offline(browser, path: Path, screenshot: str) -> dict:
     """Open ``path`` from file:// with all http(s) blocked; what a person would see."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            blocked: list[str] = []
-            context.route("http*://**", lambda route: (blocked.append(route.request.url),
-                                                       route.abort()))  # fmt: skip
-            page = context.new_page()
-            errors, failed = [], []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: failed.append(r.url))
-            page.goto(path.resolve().as_uri())
-            page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
-            wait_for(lambda: page.locator("canvas").count() > 0, timeout=30, interval=0.2)
-            page.wait_for_timeout(500)  # let every plot paint
-            seen = page.evaluate("""() => {
-                const models = [...Bokeh.documents[0].all_models];
-                const sources = models.filter(m => m.data && m.data.key);
-                return {
-                    plots: models.filter(m => m.constructor.__name__ === "Plot")
-                        .length,
-                    keys: sources.reduce((n, s) => n + s.data.key.length, 0),
-                    images: models.filter(m => m.constructor.__name__ === "ImageRGBA").length,
-                };
-            }""")
-            page.screenshot(path=artifact(screenshot), full_page=True)
-            return {**seen, "canvases": page.locator("canvas").count(), "blocked": blocked,
-                    "failed": failed, "errors": errors}  # fmt: skip
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        blocked: list[str] = []
+        context.route("http*://**", lambda route: (blocked.append(route.request.url),
+                                                   route.abort()))  # fmt: skip
+        page = context.new_page()
+        errors, failed = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.goto(path.resolve().as_uri())
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+        wait_for(lambda: page.locator("canvas").count() > 0, timeout=30, interval=0.2)
+        page.wait_for_timeout(500)  # let every plot paint
+        seen = page.evaluate("""() => {
+            const models = [...Bokeh.documents[0].all_models];
+            const sources = models.filter(m => m.data && m.data.key);
+            return {
+                keys: sources.reduce((n, s) => n + s.data.key.length, 0),
+                images: models.filter(m => m.constructor.__name__ === "ImageRGBA").length,
+            };
+        }""")
+        page.screenshot(path=artifact(screenshot), full_page=True)
+        return {**seen, "canvases": page.locator("canvas").count(), "blocked": blocked,
+                "failed": failed, "errors": errors}  # fmt: skip
+    finally:
+        context.close()
 
 
-def test_offline_html_renders_every_plot_with_raw_rectangles(tmp_path):
+def test_offline_html_renders_every_plot_with_raw_rectangles(tmp_path, browser):
     layout = synthetic_layout()
     out = save_html(layout, tmp_path / "status.html")
-    seen = open_offline(out, "export-sparse.png")
+    seen = open_offline(browser, out, "export-sparse.png")
     assert seen["blocked"] == [] and seen["failed"] == [] and seen["errors"] == []
     assert seen["canvases"] >= len(layout.components())
     # Sparse: every task-stream row is an embedded rectangle (zoom and hover are exact).
     assert seen["keys"] == layout.feed.tasks.total
 
 
-def test_offline_html_of_a_dense_history_embeds_an_image(tmp_path):
+def test_offline_html_of_a_dense_history_embeds_an_image(tmp_path, browser):
     layout = synthetic_layout(rows=300_000)
     stream = next(c for c in layout.components() if c.component_type == "task_stream")
     assert stream.dense
     out = save_html(layout, tmp_path / "dense.html")
-    seen = open_offline(out, "export-dense.png")
+    seen = open_offline(browser, out, "export-dense.png")
     assert seen["blocked"] == [] and seen["failed"] == [] and seen["errors"] == []
     assert seen["images"] >= 1
     assert seen["keys"] == stream.dense_threshold  # the newest rows stay rectangles
@@ -91,7 +85,7 @@ def test_dark_export(tmp_path):
     assert "background:#181a1b" in out.read_text()
 
 
-def test_cli_export_writes_an_offline_file(tmp_path):
+def test_cli_export_writes_an_offline_file(tmp_path, browser):
     out = tmp_path / "cli.html"
     result = subprocess.run(
         [str(BIN / "dashkit"), "export", "--synthetic", "--workers", "4", "--rows", "5000",
@@ -100,11 +94,11 @@ def test_cli_export_writes_an_offline_file(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = int(re.search(r"([\d,]+) task-stream rows\)", result.stderr).group(1).replace(",", ""))
     assert rows > 4000
-    seen = open_offline(out, "export-cli.png")
+    seen = open_offline(browser, out, "export-cli.png")
     assert seen["failed"] == [] and seen["errors"] == [] and seen["keys"] == rows
 
 
-def test_app_folder_serves_with_panel_serve(tmp_path):
+def test_app_folder_serves_with_panel_serve(tmp_path, browser):
     spec = yaml.safe_load((ROOT / "layouts" / "compact.yaml").read_text())
     layout = Layout.from_spec(spec)
     app = save_app(layout, tmp_path / "monitor")
@@ -116,17 +110,14 @@ def test_app_folder_serves_with_panel_serve(tmp_path):
                     port, "app", tmp_path)  # fmt: skip
     try:
         server.wait()
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(server.url)
-                wait_for(lambda: page.locator("canvas").count() >= 5, timeout=60, interval=0.5)
-                page.screenshot(path=artifact("app-folder.png"))
-            finally:
-                browser.close()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(server.url)
+            wait_for(lambda: page.locator("canvas").count() >= 5, timeout=60, interval=0.5)
+            page.screenshot(path=artifact("app-folder.png"))
+        finally:
+            context.close()
     finally:
         server.stop()
 

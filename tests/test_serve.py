@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port, wait_for
-from tests.helpers import BIN, Served, artifact, launch
+from tests.helpers import BIN, Served, artifact
 
 
 @pytest.fixture
@@ -36,25 +36,22 @@ def number(page, label: str) -> int:
     return int(re.search(rf"([\d,]+) {label}", status_line(page)).group(1).replace(",", ""))
 
 
-def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(served_status.url)
-            state = page.locator(".dashkit-state").first
-            wait_for(lambda: state.get_attribute("data-state") == "connected", timeout=60,
-                     interval=0.5)  # fmt: skip
-            assert status_line(page).startswith("connected")
-            wait_for(lambda: number(page, "workers") == 2, timeout=30, interval=0.5)
-            rows = number(page, "task-stream rows")
-            # Numbers move while the demo workload runs.
-            wait_for(lambda: number(page, "task-stream rows") > rows, timeout=60, interval=0.5)
-            page.screenshot(path=artifact("status.png"))
-        finally:
-            browser.close()
+def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(served_status.url)
+        state = page.locator(".dashkit-state").first
+        wait_for(lambda: state.get_attribute("data-state") == "connected", timeout=60,
+                 interval=0.5)  # fmt: skip
+        assert status_line(page).startswith("connected")
+        wait_for(lambda: number(page, "workers") == 2, timeout=30, interval=0.5)
+        rows = number(page, "task-stream rows")
+        # Numbers move while the demo workload runs.
+        wait_for(lambda: number(page, "task-stream rows") > rows, timeout=60, interval=0.5)
+        page.screenshot(path=artifact("status.png"))
+    finally:
+        context.close()
 
 
 def test_dashkit_serve_answers_on_the_chosen_port(tmp_path):

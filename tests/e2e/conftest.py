@@ -12,17 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import wait_for
-from tests.helpers import artifact, launch
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+from tests.helpers import artifact
 
 
 class Page:
