@@ -44,7 +44,7 @@ def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status,
         state = page.locator(".dashkit-state").first
         wait_for(lambda: state.get_attribute("data-state") == "connected", timeout=60,
                  interval=0.5)  # fmt: skip
-        assert status_line(page).startswith("connected")
+        wait_for(lambda: status_line(page).startswith("connected"), timeout=30, interval=0.5)
         wait_for(lambda: number(page, "workers") == 2, timeout=30, interval=0.5)
         rows = number(page, "task-stream rows")
         # Numbers move while the demo workload runs.
