@@ -29,3 +29,34 @@ def lookup(base: type, attribute: str, name: str, what: str) -> type:
     close = difflib.get_close_matches(str(name), types, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"unknown {what} {name!r}; valid {what}s: {', '.join(sorted(types))}.{hint}")
+
+
+class Registered:
+    """Mixin for a base class whose subclasses register by a class attribute.
+
+    The base sets ``registry_attribute`` (e.g. ``"component_type"``) and
+    ``registry_noun`` (used in error messages).
+
+    Example
+    -------
+    >>> from dashkit.components import Component
+    >>> Component.lookup("task_stream").__name__
+    'TaskStream'
+    """
+
+    registry_attribute: str
+    registry_noun: str
+
+    @classmethod
+    def _registry_base(cls) -> type:
+        return next(k for k in cls.__mro__ if "registry_attribute" in vars(k))
+
+    @classmethod
+    def types(cls) -> dict[str, type]:
+        """Every registered class, by its registry name."""
+        return registered(cls._registry_base(), cls.registry_attribute)
+
+    @classmethod
+    def lookup(cls, name: str) -> type:
+        """The class registered as ``name``, with a suggestion if unknown."""
+        return lookup(cls._registry_base(), cls.registry_attribute, name, cls.registry_noun)

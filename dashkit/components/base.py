@@ -25,10 +25,10 @@ from bokeh.core.properties import field
 
 from dashkit import theme
 from dashkit.feed import Feed
-from dashkit.registry import lookup, registered
+from dashkit.registry import Registered
 
 
-class Component(pn.viewable.Viewer):
+class Component(Registered, pn.viewable.Viewer):
     """Base class of the dashkit plots; subclasses set ``component_type``.
 
     Example
@@ -41,6 +41,8 @@ class Component(pn.viewable.Viewer):
     """
 
     component_type: ClassVar[str | None] = None
+    registry_attribute = "component_type"
+    registry_noun = "component"
 
     feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
     period = param.Integer(
@@ -63,16 +65,6 @@ class Component(pn.viewable.Viewer):
         self._reader = self.feed.reader()
         self._callback = None
         self._pane: pn.viewable.Viewable | None = None
-
-    @classmethod
-    def types(cls) -> dict[str, type[Component]]:
-        """Every registered component class, by ``component_type``."""
-        return registered(Component, "component_type")
-
-    @classmethod
-    def lookup(cls, component_type: str) -> type[Component]:
-        """The component class for ``component_type``, with a suggestion if unknown."""
-        return lookup(Component, "component_type", component_type, "component")
 
     @property
     def element(self) -> hv.DynamicMap:

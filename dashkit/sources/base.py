@@ -17,7 +17,7 @@ import pandas as pd
 import param
 
 from dashkit import schema
-from dashkit.registry import lookup, registered
+from dashkit.registry import Registered
 
 
 class SourceError(RuntimeError):
@@ -61,7 +61,7 @@ class Snapshot:
         schema.validate(self.tasks, "tasks")
 
 
-class Source(param.Parameterized):
+class Source(Registered, param.Parameterized):
     """Base class of all telemetry sources.
 
     Subclasses set ``source_type`` (the name used in specs) and implement
@@ -78,22 +78,14 @@ class Source(param.Parameterized):
     """
 
     source_type: str | None = None
+    registry_attribute = "source_type"
+    registry_noun = "source type"
 
     __abstract = True
 
     def __init__(self, **params):
         super().__init__(**params)
         self._explicit = {k for k, v in params.items() if k != "name" and v is not None}
-
-    @classmethod
-    def types(cls) -> dict[str, type[Source]]:
-        """Every registered source class, by ``source_type``."""
-        return registered(Source, "source_type")
-
-    @classmethod
-    def lookup(cls, source_type: str) -> type[Source]:
-        """The source class for ``source_type``, with a suggestion if unknown."""
-        return lookup(Source, "source_type", source_type, "source type")
 
     @property
     def key(self) -> str:
