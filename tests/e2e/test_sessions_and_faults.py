@@ -77,8 +77,8 @@ def test_scheduler_death_is_shown_and_recovered(scheduler_process, open_page, tm
             client.gather(client.map(operator.add, range(200), [1] * 200))
         wait_until(lambda: task_rows(page) >= 200, timeout=30, what="rows counted")
         # Each component redraws on its own tick: wait for the plot too.
-        wait_until(lambda: sum(page.plot("Task stream")["rows"]) >= 200, timeout=30,
-                   what="rows drawn")  # fmt: skip
+        wait_until(lambda: sum(page.plot("Task stream")["rows"]) == task_rows(page), timeout=30,
+                   what="every row drawn")  # fmt: skip
         drawn = sum(page.plot("Task stream")["rows"])
 
         scheduler_process.kill_scheduler()
