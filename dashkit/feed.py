@@ -153,10 +153,6 @@ class Feed(param.Parameterized):
                 return
         self.stop()
 
-    @property
-    def n_readers(self) -> int:
-        return len(self._readers)
-
     # -- lifecycle -----------------------------------------------------------
 
     @property
