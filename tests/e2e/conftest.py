@@ -4,8 +4,6 @@ console error or failed request, servers started as subprocesses."""
 from __future__ import annotations
 
 import io
-import json
-import urllib.request
 
 import numpy as np
 import pytest
@@ -102,19 +100,6 @@ def open_page(browser, request):
         problems += [f"{page.name}: {p}" for p in page.problems]
         page.close()
     assert not problems, "\n".join(problems)
-
-
-def session_info(base_url: str) -> dict:
-    """The server's own session records (``panel serve --rest-session-info``)."""
-    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=10) as response:
-        return json.loads(response.read())["session_info"]
-
-
-def open_sessions(base_url: str) -> int:
-    """Sessions the server started and has not ended (headless background pages
-    may never report "rendered", so Panel's own "live" count undercounts them)."""
-    sessions = session_info(base_url)["sessions"].values()
-    return sum(1 for s in sessions if s["started"] and not s["ended"])
 
 
 def wait_until(condition, timeout: float = 30, what: str = "condition"):
