@@ -189,9 +189,10 @@ class SyntheticSource(Source):
         index = np.concatenate(parts_index)
         action_code = np.concatenate(parts_action)
         all_start = np.concatenate(parts_start)
-        order = np.argsort(np.concatenate(parts_stop), kind="stable")
+        all_stop = np.concatenate(parts_stop)
+        order = np.argsort(all_stop, kind="stable")
         index, action_code = index[order], action_code[order]
-        all_start, all_stop = all_start[order], np.concatenate(parts_stop)[order]
+        all_start, all_stop = all_start[order], all_stop[order]
 
         uid = self._task_ids(n)[index]
         code = prefix_code[index]
