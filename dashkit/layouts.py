@@ -43,6 +43,7 @@ import param
 import yaml
 
 from dashkit.components import Component, FeedStatus
+from dashkit.components.refresh import pin_resource_urls
 from dashkit.feed import Feed
 from dashkit.sources import DaskSource, Source
 
@@ -328,6 +329,7 @@ class Layout(pn.viewable.Viewer):
         return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
+        pin_resource_urls()
         cls = TEMPLATES[self.template]
         if cls is None:
             return pn.Column(pn.pane.Markdown(f"## {self.title}"), *self._header(), self._body(),

@@ -5,10 +5,11 @@ what is new into frames, and pushes them into HoloViews streams; its
 :attr:`~Component.element` is a ``hv.DynamicMap`` users can ``.opts(...)``,
 overlay and compose like any HoloViews object.
 
-Updates run on the session's own event loop (a periodic callback registered
-when the component is first rendered in a server or notebook session), are
-batched with ``pn.io.hold()``, and stop with the session: a closed page
-leaves no callback and no feed reader behind.
+Updates run on the session's own event loop: when a component is first
+rendered in a server or notebook session it joins that document's
+:class:`~dashkit.components.refresh.SessionRefresh`, one paced periodic
+callback for all components of the page, which stops with the session: a
+closed page leaves no callback and no feed reader behind.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import param
 from bokeh.core.properties import field
 
 from dashkit import theme
+from dashkit.components.refresh import SessionRefresh, browser_connected, pin_resource_urls
 from dashkit.feed import Feed
 from dashkit.registry import Registered
 
@@ -63,7 +65,6 @@ class Component(Registered, pn.viewable.Viewer):
         super().__init__(**params)
         self._explicit = set(params) - {"feed", "name"}  # what a spec must repeat
         self._reader = self.feed.reader()
-        self._callback = None
         self._pane: pn.viewable.Viewable | None = None
 
     @property
@@ -91,7 +92,7 @@ class Component(Registered, pn.viewable.Viewer):
 
     def update(self) -> None:
         """Read what is new from the feed and redraw (batched into one message)."""
-        if not _browser_connected():
+        if not browser_connected():
             return
         with pn.io.hold():
             self._update()
@@ -116,22 +117,14 @@ class Component(Registered, pn.viewable.Viewer):
         )
 
     def __panel__(self) -> pn.viewable.Viewable:
+        pin_resource_urls()
         if self._pane is None:
             self._pane = self._view()
         # In a server session or a notebook Panel sets curdoc while rendering;
-        # the callback then runs on that session's own event loop.
-        doc = pn.state.curdoc
-        if self._callback is None and doc is not None:
-            self._callback = pn.state.add_periodic_callback(self.update, period=self.period)
-            if doc.session_context is not None:
-                pn.state.on_session_destroyed(self._on_session_destroyed)
+        # redraws then run on that session's own event loop.
+        if pn.state.curdoc is not None:
+            SessionRefresh.join(self, pn.state.curdoc)
         return self._pane
-
-    def _on_session_destroyed(self, _context) -> None:
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-        self._close()
 
 
 def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | None:
@@ -143,19 +136,6 @@ def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | Non
 
 
 _STYLED: weakref.WeakSet = weakref.WeakSet()
-
-
-def _browser_connected() -> bool:
-    """False in a server session whose browser has gone.
-
-    Such a session lives on until the server's unused-session check discards
-    it, and that check gives up while a callback holds the document lock:
-    redrawing for nobody kept busy servers from ever discarding closed pages.
-    """
-    doc = pn.state.curdoc
-    context = doc.session_context if doc is not None else None
-    session = getattr(context, "_session", None)  # Bokeh's ServerSession, server only
-    return session is None or session.connection_count > 0
 
 
 def _same(a, b) -> bool:
