@@ -7,7 +7,16 @@ Data flows one way: Source -> Feed -> Component -> Layout (see DESIGN).
 """
 
 from dashkit.feed import Feed, FeedReader
-from dashkit.sources import DaskSource, Snapshot, Source, SourceError, SyntheticSource
+from dashkit.recorder import Recorder, record
+from dashkit.sources import (
+    DaskSource,
+    Recording,
+    ReplaySource,
+    Snapshot,
+    Source,
+    SourceError,
+    SyntheticSource,
+)
 
 __version__ = "0.1.0"
 
@@ -15,9 +24,13 @@ __all__ = [
     "DaskSource",
     "Feed",
     "FeedReader",
+    "Recorder",
+    "Recording",
+    "ReplaySource",
     "Snapshot",
     "Source",
     "SourceError",
     "SyntheticSource",
     "__version__",
+    "record",
 ]

@@ -1,8 +1,11 @@
-"""The ``dashkit`` command: serve, export, demo, snapshot.
+"""The ``dashkit`` command: serve, export, record, demo, snapshot.
 
-    dashkit serve [LAYOUT.py | SPEC.yaml] [--scheduler ADDR] [--port N] [--address HOST] [--show]
-    dashkit export [SPEC.yaml] -o OUT.html [--scheduler ADDR | --synthetic] [--duration S]
+    dashkit serve [LAYOUT.py | SPEC.yaml] [--scheduler ADDR | --replay REC]
+                  [--port N] [--address HOST] [--show]
+    dashkit export [SPEC.yaml] -o OUT.html [--scheduler ADDR | --synthetic | --replay REC]
+                   [--duration S]
     dashkit export [SPEC.yaml] --app DIR
+    dashkit record -o RUN.dkrec [--scheduler ADDR | --synthetic] [--duration S]
     dashkit demo
     dashkit snapshot [--scheduler ADDR]
 
@@ -58,25 +61,33 @@ def _layout_path(value: str | None) -> Path | None:
     return path
 
 
-def _build_layout(path: Path | None, scheduler: str | None, synthetic: dict | None = None):
-    """The Layout for a spec path (None: the status page) on the chosen source."""
-    from dashkit.feed import Feed
+def _build_layout(path: Path | None, feed=None):
+    """The Layout for a spec path (None: the status page) on ``feed`` (None: its own)."""
     from dashkit.layouts import Layout, LayoutSpecError, status_spec
-    from dashkit.sources import SyntheticSource
 
     if path is not None and path.suffix == ".py":
         raise CommandError(
             f"{path}: export takes a layout spec (.yaml); a .py layout can only be served"
         )
-    feed = None
-    if synthetic is not None:
-        feed = Feed.shared(SyntheticSource(**synthetic))
-    elif scheduler:
-        feed = Feed.shared(scheduler)
     try:
         return Layout.from_spec(path or status_spec(), feed=feed)
     except LayoutSpecError as err:
         raise CommandError(str(err)) from None
+
+
+def _replay_source(path: str, **params):
+    """A ReplaySource for ``path``, its recording read now (errors as one line)."""
+    from dashkit.sources.replay import ReplaySource
+
+    source = ReplaySource(path=path, **params)
+    source.connect()
+    if source.recording.problem:
+        print(f"dashkit: warning: {source.recording.problem}", file=sys.stderr)
+    return source
+
+
+def _synthetic_params(args: argparse.Namespace) -> dict:
+    return {"n_workers": args.workers, "history_rows": args.rows, "seed": args.seed}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -86,18 +97,25 @@ def serve(args: argparse.Namespace) -> int:
 
     path = _layout_path(args.layout)
     _check_port(args.address, args.port)
-    if args.scheduler:
+    if args.replay and args.scheduler:
+        raise CommandError("give --scheduler or --replay, not both")
+    feed = None
+    if args.replay:
+        source = _replay_source(args.replay)
+        os.environ["DASHKIT_REPLAY"] = args.replay  # read by layout scripts
+        feed = Feed.shared(source)
+    elif args.scheduler:
         os.environ["DASHKIT_SCHEDULER"] = args.scheduler  # read by layout scripts
-        Feed.shared(args.scheduler)  # an unreachable scheduler fails here, not in a page
+        feed = Feed.shared(args.scheduler)  # an unreachable scheduler fails here, not in a page
     if path is not None and path.suffix == ".py":
         app = str(path.resolve())
         name = path.stem
     else:
-        _build_layout(path, args.scheduler)  # validate now: errors as one line
+        _build_layout(path, feed)  # validate now: errors as one line
         name = path.stem if path else "status"
 
         def app():
-            return _build_layout(path, args.scheduler).__panel__()
+            return _build_layout(path, feed and Feed.shared(feed.source)).__panel__()
 
     print(f"dashkit: serving http://{args.address}:{args.port}/{name}", file=sys.stderr)
     pn.serve(
@@ -109,19 +127,34 @@ def serve(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     from dashkit.export import save_app, save_html
+    from dashkit.feed import Feed
+    from dashkit.sources import SyntheticSource
 
     path = _layout_path(args.layout)
-    synthetic = None
-    if args.synthetic:
-        synthetic = {"n_workers": args.workers, "history_rows": args.rows, "seed": args.seed}
-    layout = _build_layout(path, args.scheduler, synthetic)
+    if sum(map(bool, (args.replay, args.scheduler, args.synthetic))) > 1:
+        raise CommandError("give one of --scheduler, --synthetic, --replay")
+    feed = None
+    if args.replay:
+        # The whole run at once: jump to the end and take one snapshot.
+        source = _replay_source(args.replay, playing=False)
+        source.seek(source.duration)
+        rows = len(source.recording.tasks)
+        feed = Feed(source, max_task_rows=max(rows, Feed.param.max_task_rows.default))
+    elif args.synthetic:
+        feed = Feed.shared(SyntheticSource(**_synthetic_params(args)))
+    elif args.scheduler:
+        feed = Feed.shared(args.scheduler)
+    layout = _build_layout(path, feed)
     if args.app:
         app = save_app(layout, args.app)
         print(f"dashkit: wrote {app.parent}; serve it with: panel serve {app}", file=sys.stderr)
         return 0
     if not args.output:
         raise CommandError("export needs -o OUT.html (or --app DIR)")
-    _collect(layout.feed, args.duration)
+    if args.replay:
+        layout.feed.poll()
+    else:
+        _collect(layout.feed, args.duration)
     layout.feed.stop()  # the data held stays: the file shows exactly what was collected
     for component in layout.components():
         component.update()
@@ -132,15 +165,55 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _collect(feed, seconds: float) -> None:
-    """Let the (running) feed poll for ``seconds``, drawing a progress bar on stderr."""
+def record(args: argparse.Namespace) -> int:
+    import signal
+
+    from dashkit.recorder import record as recording
+    from dashkit.sources import DaskSource, SyntheticSource
+
+    if not args.output:
+        raise CommandError("record needs -o RUN.dkrec")
+    if args.synthetic and args.scheduler:
+        raise CommandError("give --scheduler or --synthetic, not both")
+    if args.synthetic:
+        source = SyntheticSource(**_synthetic_params(args))
+    else:
+        source = DaskSource(address=args.scheduler) if args.scheduler else DaskSource()
+    signal.signal(signal.SIGTERM, _interrupt)  # ends the recording as cleanly as Ctrl-C
+    try:
+        # Subscribed before the first poll: the recording starts with the feed.
+        with recording(source, args.output) as recorder:
+            try:
+                _collect(recorder.feed, args.duration, "recording")
+            except KeyboardInterrupt:
+                print(file=sys.stderr)
+    except OSError as err:
+        raise CommandError(f"cannot write {args.output}: {err.strerror or err}") from None
+    size = Path(args.output).stat().st_size
+    print(f"dashkit: recorded {recorder.snapshots:,} snapshots and {recorder.task_rows:,} "
+          f"task-stream rows to {args.output} ({size / 1e6:.2f} MB)", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def _collect(feed, seconds: float | None, doing: str = "collecting") -> None:
+    """Let the (running) feed poll for ``seconds`` (None: until Ctrl-C), showing
+    progress on stderr."""
     began = time.monotonic()
-    while (elapsed := time.monotonic() - began) < seconds or feed.polls == 0:
-        done = int(30 * elapsed / seconds)
-        print(f"\rcollecting [{'#' * done}{'.' * (30 - done)}] {elapsed:4.0f}/{seconds:.0f} s "
-              f"{feed.tasks.total:,} rows", end="", file=sys.stderr, flush=True)  # fmt: skip
-        time.sleep(max(0.05, min(0.5, seconds - elapsed)))
-    print(f"\rcollected for {seconds:.0f} s".ljust(70), file=sys.stderr)
+    limit = float("inf") if seconds is None else seconds
+    while (elapsed := time.monotonic() - began) < limit or feed.polls == 0:
+        if seconds is None:
+            bar = "(Ctrl-C to stop)"
+        else:
+            done = int(30 * elapsed / seconds)
+            bar = f"[{'#' * done}{'.' * (30 - done)}] of {seconds:.0f} s"
+        print(f"\r{doing} {elapsed:4.0f} s {bar} {feed.tasks.total:,} rows", end="",
+              file=sys.stderr, flush=True)  # fmt: skip
+        time.sleep(max(0.05, min(0.5, limit - elapsed)))
+    print(f"\r{doing}: done after {time.monotonic() - began:.0f} s".ljust(70), file=sys.stderr)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -172,6 +245,20 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replay", metavar="REC", default=None,
+                        help="play back a recording made with dashkit record")  # fmt: skip
+
+
+def _synthetic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--synthetic", action="store_true",
+                        help="a simulated cluster instead of a scheduler")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=16, help="--synthetic: workers")
+    parser.add_argument("--rows", type=int, default=0,
+                        help="--synthetic: task-stream rows of history")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="--synthetic: random seed")
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="dashkit", description="Live dashboards of a Dask cluster."
@@ -181,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="serve a layout (default: the status page)")
     serve_parser.add_argument("layout", nargs="?", help="a layout script (.py) or spec (.yaml)")
     _scheduler_argument(serve_parser)
+    _replay_argument(serve_parser)
     _serve_options(serve_parser)
     serve_parser.add_argument("--show", action="store_true", help="open a browser")
     serve_parser.set_defaults(run=serve)
@@ -192,15 +280,21 @@ def parser() -> argparse.ArgumentParser:
     export_parser.add_argument("-o", "--output", help="the HTML file to write")
     export_parser.add_argument("--app", metavar="DIR", help="write an app folder instead")
     _scheduler_argument(export_parser)
-    export_parser.add_argument("--synthetic", action="store_true",
-                               help="export a simulated cluster instead")  # fmt: skip
-    export_parser.add_argument("--workers", type=int, default=16, help="--synthetic: workers")
-    export_parser.add_argument("--rows", type=int, default=0,
-                               help="--synthetic: task-stream rows of history")  # fmt: skip
-    export_parser.add_argument("--seed", type=int, default=0, help="--synthetic: random seed")
+    _synthetic_arguments(export_parser)
+    _replay_argument(export_parser)
     export_parser.add_argument("--duration", type=float, default=10.0,
                                help="seconds to collect before writing (default 10)")  # fmt: skip
     export_parser.set_defaults(run=export)
+
+    record_parser = commands.add_parser(
+        "record", help="record a run to a file that serve/export --replay play back"
+    )
+    record_parser.add_argument("-o", "--output", help="the recording to write (.dkrec)")
+    _scheduler_argument(record_parser)
+    _synthetic_arguments(record_parser)
+    record_parser.add_argument("--duration", type=float, default=None,
+                               help="seconds to record (default: until Ctrl-C)")  # fmt: skip
+    record_parser.set_defaults(run=record)
 
     demo_parser = commands.add_parser(
         "demo", help="an embedded cluster running a demo workload, its status page in a browser"

@@ -39,9 +39,10 @@ from bokeh.themes import built_in_themes
 from jinja2 import Environment
 
 from dashkit import theme
-from dashkit.components import FeedStatus
+from dashkit.components import FeedStatus, ReplayControl
 from dashkit.layouts import Layout
 from dashkit.layouts import Tabs as LayoutTabs
+from dashkit.sources import ReplaySource
 
 _PAGE = Environment().from_string(
     "{% extends base %}{% block preamble %}<style>{{ style }}</style>{% endblock %}"
@@ -59,7 +60,7 @@ serve_spec(Path(__file__).with_name("layout.yaml"))
 
 
 def _figure(component):
-    if isinstance(component, FeedStatus):
+    if isinstance(component, (FeedStatus, ReplayControl)):
         return Div(text=component.text(), sizing_mode="stretch_width")
     element = component.export_element()
     figure = hv.render(element, backend="bokeh")
@@ -79,6 +80,8 @@ def _header(layout: Layout) -> Div:
     feed = layout.feed
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
     info = f"<div>{html.escape(layout.info)}</div>" if layout.info else ""
+    if isinstance(feed.source, ReplaySource):
+        info += f"<div>Replay of {html.escape(str(feed.source.path))}</div>"
     return Div(
         text=(
             f"<h2 style='margin:0'>{html.escape(layout.title)}</h2>{info}"

@@ -23,16 +23,18 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 import pandas as pd
 import param
 
 from dashkit import schema
-from dashkit.sources.base import Source, SourceError
+from dashkit.sources.base import Snapshot, Source, SourceError
 from dashkit.task_buffer import TaskBuffer, TaskRows
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,8 @@ class Feed(param.Parameterized):
         self.failures = 0
         self.lost = 0
         self.missing: tuple[str, ...] = ()
+        self.generation = 0  # bumped when the source starts its task stream over
+        self._listeners: list[Callable[[Snapshot], None]] = []
         self._readers: set[FeedReader] = set()
         self._shared_key: str | None = None
         self._stop = threading.Event()
@@ -204,6 +208,9 @@ class Feed(param.Parameterized):
             self._set_status(f"disconnected: {err}")
             return False
         with self._lock:
+            if snap.reset:
+                self.tasks = TaskBuffer(self.max_task_rows)
+                self.generation += 1
             self.tasks.append(snap.tasks)
             self.workers = snap.workers
             self.progress = snap.progress
@@ -212,7 +219,21 @@ class Feed(param.Parameterized):
             self.missing = snap.missing
             self.polls += 1
         self._set_status(f"degraded: {', '.join(snap.missing)}" if snap.missing else "connected")
+        for listener in list(self._listeners):
+            try:
+                listener(snap)
+            except Exception:  # a failing listener must not stop the polling
+                logger.exception("dashkit feed for %s: %r failed", self.source.key, listener)
         return True
+
+    def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        """Call ``listener(snapshot)`` after each successful poll (on the poller thread)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        """Stop calling ``listener``; unknown listeners are ignored."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def _set_status(self, status: str) -> None:
         previous = self.status
@@ -249,13 +270,22 @@ class FeedReader:
     def __init__(self, feed: Feed, cursor: int):
         self.feed = feed
         self.cursor = cursor
+        self.generation = feed.generation
         self.closed = False
 
     def read(self) -> TaskRows:
-        """Rows new since the last read; advances the cursor."""
-        rows = self.feed.since(self.cursor)
+        """Rows new since the last read; advances the cursor.
+
+        After the source started over (a replay jumped back) the rows are the
+        new history from its start, flagged ``reset``: drop what was drawn."""
+        feed = self.feed
+        with feed._lock:
+            reset = self.generation != feed.generation
+            if reset:
+                self.generation, self.cursor = feed.generation, 0
+            rows = feed.since(self.cursor)
         self.cursor = rows.cursor
-        return rows
+        return dataclasses.replace(rows, reset=True) if reset else rows
 
     @property
     def workers(self) -> pd.DataFrame:

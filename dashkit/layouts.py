@@ -42,10 +42,10 @@ import panel as pn
 import param
 import yaml
 
-from dashkit.components import Component, FeedStatus
+from dashkit.components import Component, FeedStatus, ReplayControl
 from dashkit.components.refresh import pin_resource_urls
 from dashkit.feed import Feed
-from dashkit.sources import DaskSource, Source
+from dashkit.sources import DaskSource, ReplaySource, Source
 
 TEMPLATES: dict[str, type | None] = {
     "bootstrap": pn.template.BootstrapTemplate,
@@ -326,6 +326,9 @@ class Layout(pn.viewable.Viewer):
                                           css_classes=["dashkit-info"]))  # fmt: skip
         if self.status:
             parts.append(FeedStatus(feed=self.feed, theme=self.theme))
+        replaying = isinstance(self.feed.source, ReplaySource)
+        if replaying and not any(isinstance(c, ReplayControl) for c in self.components()):
+            parts.append(ReplayControl(feed=self.feed, theme=self.theme))
         return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -380,22 +383,30 @@ class StatusPage(Layout):
         super().__init__(**params)
 
 
-def scheduler_override(argv: list[str] | None = None) -> str | None:
-    """The scheduler a served layout was given: ``--args --scheduler ADDR`` or
-    ``$DASHKIT_SCHEDULER``; None when neither (the layout's own source)."""
+def source_override(argv: list[str] | None = None) -> str | Source | None:
+    """The source a served layout was given, or None (the layout's own source).
+
+    ``--args --replay run.dkrec`` or ``$DASHKIT_REPLAY`` gives a
+    :class:`~dashkit.sources.replay.ReplaySource` (one per file, shared by all
+    pages); ``--args --scheduler ADDR`` or ``$DASHKIT_SCHEDULER`` an address.
+    """
     import argparse
     import os
     import sys
 
     parser = argparse.ArgumentParser(prog="panel serve LAYOUT --args")
     parser.add_argument("--scheduler", default=os.environ.get("DASHKIT_SCHEDULER") or None)
-    return parser.parse_known_args(sys.argv[1:] if argv is None else argv)[0].scheduler
+    parser.add_argument("--replay", default=os.environ.get("DASHKIT_REPLAY") or None)
+    args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)[0]
+    if args.replay:
+        return ReplaySource(path=args.replay)
+    return args.scheduler
 
 
 def serve_spec(path: str | Path) -> Layout:
     """Serve the layout spec at ``path`` (the body of a one-line layout script)."""
-    scheduler = scheduler_override()
-    feed = Feed.shared(scheduler) if scheduler else None
+    source = source_override()
+    feed = Feed.shared(source) if source else None
     layout = Layout.from_spec(path, feed=feed)
     layout.servable()
     return layout

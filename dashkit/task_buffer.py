@@ -44,12 +44,14 @@ class TaskRows:
 
     ``frame`` is a ``tasks`` frame (see :mod:`dashkit.schema`); ``cursor`` is
     where the next read should start; ``skipped`` counts rows that were
-    overwritten before this reader got to them.
+    overwritten before this reader got to them; ``reset`` says the feed's
+    history started over and ``frame`` holds it from the new start.
     """
 
     frame: pd.DataFrame
     cursor: int
     skipped: int
+    reset: bool = False
 
 
 class _Categories:

@@ -259,7 +259,7 @@ def test_shade_picks_the_dominant_class():
 
 def test_components_are_registered_with_suggestions():
     assert set(Component.types()) == {"cluster_memory", "worker_memory", "task_processing",
-                                      "feed_status",
+                                      "feed_status", "replay_control",
                                       "cpu", "occupancy", "task_stream", "progress"}  # fmt: skip
     assert Component.lookup("task_stream") is TaskStream
     with pytest.raises(ValueError, match="Did you mean 'task_stream'"):

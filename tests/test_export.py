@@ -128,6 +128,11 @@ def test_app_folder_serves_with_panel_serve(tmp_path, browser):
         (["export", "nope.yaml", "-o", "x.html"], "no layout at 'nope.yaml'"),
         (["export", "layouts/compact.py", "-o", "x.html"], "export takes a layout spec"),
         (["serve", "README.md"], "a layout is a script (.py) or a spec (.yaml)"),
+        (["export", "--replay", "README.md", "-o", "x.html"], "not a dashkit recording"),
+        (["serve", "--replay", "nope.dkrec"], "nope.dkrec: no such recording file"),
+        (["export", "--replay", "x.dkrec", "--synthetic", "-o", "x.html"],
+         "give one of --scheduler, --synthetic, --replay"),
+        (["record", "--synthetic"], "record needs -o RUN.dkrec"),
         (["export", "BAD", "-o", "x.html"], "not valid YAML"),
         (["export", "--scheduler", "tcp://127.0.0.1:PORT", "-o", "x.html"],
          "Dask scheduler at tcp://127.0.0.1:PORT did not answer"),
@@ -162,7 +167,7 @@ def test_port_in_use_is_one_line(tmp_path):
 
 
 def test_every_subcommand_has_help():
-    for command in ("serve", "export", "demo", "snapshot"):
+    for command in ("serve", "export", "record", "demo", "snapshot"):
         result = subprocess.run([str(BIN / "dashkit"), command, "--help"], capture_output=True,
                                 text=True, timeout=60)  # fmt: skip
         assert result.returncode == 0 and "usage: dashkit" in result.stdout

@@ -65,6 +65,6 @@ def test_sources_are_registered_by_type():
         Source.lookup("synthetc")
     except ValueError as err:
         assert "Did you mean 'synthetic'?" in str(err)
-        assert "valid source types: dask, synthetic" in str(err)
+        assert "valid source types: dask, replay, synthetic" in str(err)
     else:
         raise AssertionError("unknown type accepted")

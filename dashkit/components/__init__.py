@@ -13,6 +13,7 @@ from dashkit.components.base import Component
 from dashkit.components.memory import ClusterMemory, WorkerMemory
 from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
 from dashkit.components.progress import Progress
+from dashkit.components.replay import ReplayControl
 from dashkit.components.status import FeedStatus
 from dashkit.components.task_stream import TaskStream
 
@@ -25,6 +26,7 @@ __all__ = [
     "FeedStatus",
     "Occupancy",
     "Progress",
+    "ReplayControl",
     "TaskProcessing",
     "TaskStream",
     "WorkerMemory",

@@ -231,12 +231,15 @@ class TaskStream(Component):
 
     def _read(self) -> tuple[pd.DataFrame, bool]:
         rows = self._reader.read()
+        if rows.reset:  # the history started over: forget it, redraw from scratch
+            self._origin, self._pairs, self._pair_row = None, {}, np.empty(0, np.float64)
+            self._history = _History()
         new = rows.frame
         if new.empty:
-            return _empty_recent(), False
+            return _empty_recent(), rows.reset
         if self._origin is None:
             self._origin = float(new["start"].min())
-        self._reordered = False
+        self._reordered = rows.reset
         pair = self._pair_codes(new)
         classes = color_classes(new)
         x0 = new["start"].to_numpy() - self._origin
@@ -288,18 +291,20 @@ class TaskStream(Component):
         }, columns=_COLUMNS)  # fmt: skip
 
     def _update(self) -> None:
-        recent, reordered = self._read()
-        if reordered:
+        recent, redraw = self._read()
+        if redraw:
             self._resend_recent()
         elif len(recent):
             self._buffer.send(recent)
         now = time.monotonic()
-        if self.dense and len(recent) and now - self._last_raster >= self.raster_period:
+        stale = self.dense and len(recent) and now - self._last_raster >= self.raster_period
+        if stale or redraw:
             self._last_raster = now
             self._tick.event()
 
     def _resend_recent(self) -> None:
-        """Rows moved (a worker joined between others): send the recent window again."""
+        """Rows moved (a worker joined between others) or the history started
+        over: send the recent window again."""
         first = self._history.cursor + max(0, len(self._history) - self.dense_threshold)
         rows = self.feed.since(first).frame.tail(self.dense_threshold)
         h = self._history

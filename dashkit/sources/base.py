@@ -45,6 +45,9 @@ class Snapshot:
     lost:
         Task-stream rows that were gone before they could be read (e.g. they
         fell out of the scheduler's own bounded buffer).
+    reset:
+        The source started its task stream over (a replay jumped back):
+        drop the rows held; ``tasks`` holds the history from the new start.
     """
 
     time: float
@@ -54,6 +57,7 @@ class Snapshot:
     missing: tuple[str, ...] = ()
     lost: int = 0
     info: dict = field(default_factory=dict)
+    reset: bool = False
 
     def __post_init__(self):
         schema.validate(self.workers, "workers")

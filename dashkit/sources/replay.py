@@ -1,0 +1,334 @@
+"""Recordings read back and played: :class:`Recording` and :class:`ReplaySource`.
+
+A recording is what a Feed received, in one append-only file (``.dkrec``),
+written by :class:`dashkit.recorder.Recorder`.
+
+File format, version 1
+----------------------
+An `Arrow IPC stream <https://arrow.apache.org/docs/format/Columnar.html>`_
+(not the Arrow "file" variant: a stream has no footer, so a file cut short
+by a crash reads up to its last complete batch), zstd-compressed. Every
+record batch has the same columns:
+
+``kind`` (string)
+    What the row is: ``poll``, ``workers``, ``progress`` or ``tasks``.
+``time`` (float64)
+    The snapshot time (epoch seconds, the cluster's clock) the row belongs to.
+``poll.lost`` (int64), ``poll.missing`` (string, comma-separated),
+``poll.workers``, ``poll.progress`` (int64)
+    Set on ``poll`` rows, one per snapshot: rows lost at the source, schema
+    fields the source could not fill, and the row counts of the workers and
+    progress frames in effect (0 says the frame was empty).
+``workers.<column>``, ``progress.<column>``, ``tasks.<column>``
+    The columns of the frames of :mod:`dashkit.schema`, set on rows of that
+    kind and null elsewhere. ``workers`` and ``progress`` rows are written
+    only when the frame changed since the last one written: the frame at time
+    *t* is the last one written at or before *t*. ``tasks`` rows are the
+    task-stream rows that arrived with the snapshot at ``time``.
+
+The schema's metadata holds ``dashkit.format`` (``dashkit-recording``) and
+``dashkit.version`` (``1``). A batch is written about every second, so a
+recorder killed outright loses at most that. Read one with pyarrow and
+pandas alone::
+
+    import pyarrow as pa
+import pyarrow.compute as pc
+import param
+    with pa.OSFile("run.dkrec") as f:
+        frame = pa.ipc.open_stream(f).read_all().to_pandas()
+    tasks = frame[frame.kind == "tasks"].filter(like="tasks.")
+
+Example
+-------
+>>> feed = Feed.shared(ReplaySource(path="run.dkrec", speed=10))    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import param
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashkit import schema
+from dashkit.sources.base import Snapshot, Source, SourceError
+
+FORMAT = "dashkit-recording"
+VERSION = 1
+_KINDS = ("workers", "progress", "tasks")
+ARROW_TYPES = {"str": pa.string(), "category": pa.string(), "int": pa.int64(),
+          "float": pa.float64(), "bool": pa.bool_()}  # fmt: skip
+
+
+class RecordingError(SourceError):
+    """A file is not a readable dashkit recording (the message names it and why)."""
+
+
+def arrow_schema() -> pa.Schema:
+    """The columns of every batch of a version-1 recording."""
+    fields = [pa.field("kind", pa.string()), pa.field("time", pa.float64()),
+              pa.field("poll.lost", pa.int64()), pa.field("poll.missing", pa.string()),
+              pa.field("poll.workers", pa.int64()),
+              pa.field("poll.progress", pa.int64())]  # fmt: skip
+    for kind in _KINDS:
+        fields += [pa.field(f"{kind}.{c}", ARROW_TYPES[t]) for c, t in schema.FRAMES[kind].items()]
+    metadata = {"dashkit.format": FORMAT, "dashkit.version": str(VERSION)}
+    return pa.schema(fields, metadata=metadata)
+
+
+@dataclass
+class Recording:
+    """A recording read back: one frame per kind, plus what was wrong with the file.
+
+    ``polls`` has ``time``, ``lost``, ``missing`` and the ``workers`` and
+    ``progress`` row counts per snapshot;
+    ``workers`` and ``progress`` are the schema frames with a ``time`` column
+    in front (one block of rows per change); ``tasks`` is a ``tasks`` frame and
+    ``task_times`` the snapshot time each row arrived with.
+
+    Example
+    -------
+    >>> rec = Recording.read("run.dkrec")       # doctest: +SKIP
+    >>> rec.duration, len(rec.tasks), rec.problem
+    (30.5, 120345, None)
+    """
+
+    path: Path
+    polls: pd.DataFrame
+    workers: pd.DataFrame
+    progress: pd.DataFrame
+    tasks: pd.DataFrame
+    task_times: pd.Series
+    problem: str | None = None
+
+    @property
+    def start(self) -> float:
+        return float(self.polls["time"].iloc[0]) if len(self.polls) else 0.0
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first snapshot to the last."""
+        return float(self.polls["time"].iloc[-1]) - self.start if len(self.polls) else 0.0
+
+    @classmethod
+    def read(cls, path: str | Path) -> Recording:
+        """Read ``path``; a damaged file gives what was readable and ``problem`` says why.
+
+        Raises :class:`RecordingError` when the file cannot be read at all
+        (missing, not a recording, or a format version this dashkit does not know).
+        """
+        path = Path(path)
+        batches, problem = _read_batches(path)
+        try:
+            return cls._from_batches(path, batches, problem)
+        except schema.SchemaError as err:
+            raise RecordingError(f"{path}: rows that do not fit the schema: {err}") from None
+
+    @classmethod
+    def _from_batches(cls, path: Path, batches: list, problem: str | None) -> Recording:
+        table = pa.Table.from_batches(batches, schema=arrow_schema())
+        kind = table["kind"]
+
+        def part(name: str) -> pa.Table:
+            return table.filter(pc.equal(kind, name))
+
+        polls = part("poll").select(
+            ["time", "poll.lost", "poll.missing", "poll.workers", "poll.progress"]
+        ).to_pandas()
+        polls.columns = ["time", "lost", "missing", "workers", "progress"]
+        frames = {}
+        for name in _KINDS:
+            rows = part(name)
+            columns = [f"{name}.{c}" for c in schema.FRAMES[name]]
+            data = rows.select(columns).to_pandas()
+            data.columns = list(schema.FRAMES[name])
+            builder = {"workers": schema.workers_frame, "progress": schema.progress_frame,
+                       "tasks": schema.tasks_frame}[name]  # fmt: skip
+            frame = builder(data)
+            if name != "tasks":
+                frame.insert(0, "time", rows["time"].to_numpy())
+            frames[name] = frame
+        task_times = pd.Series(part("tasks")["time"].to_numpy(), name="time")
+        return cls(path, polls, frames["workers"], frames["progress"], frames["tasks"],
+                   task_times, problem)  # fmt: skip
+
+
+def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
+    if not path.is_file():
+        raise RecordingError(f"{path}: no such recording file")
+    try:
+        source = pa.OSFile(str(path))
+    except OSError as err:
+        raise RecordingError(f"{path}: cannot open: {err.strerror or err}") from None
+    with source:
+        try:
+            reader = pa.ipc.open_stream(source)
+        except (pa.ArrowException, OSError) as err:
+            with open(path, "rb") as file:
+                cut_short = FORMAT.encode() in file.read(8192)
+            what = "its header is cut short" if cut_short else "not a dashkit recording"
+            raise RecordingError(f"{path}: {what} ({err}); nothing could be read") from None
+        meta = reader.schema.metadata or {}
+        if meta.get(b"dashkit.format") != FORMAT.encode():
+            raise RecordingError(
+                f"{path} is an Arrow stream but not a dashkit recording "
+                f"(no dashkit.format={FORMAT} in its metadata)"
+            )
+        version = meta.get(b"dashkit.version", b"?").decode()
+        if version != str(VERSION):
+            raise RecordingError(
+                f"{path} is a dashkit recording of format version {version}; "
+                f"this dashkit reads version {VERSION}"
+            )
+        if reader.schema.remove_metadata() != arrow_schema().remove_metadata():
+            raise RecordingError(f"{path}: version {VERSION} header with unexpected columns")
+        batches, problem = [], None
+        while True:
+            try:
+                batch = reader.read_next_batch()
+                batch.validate(full=True)
+                batches.append(batch)
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as err:
+                problem = (f"{path} is damaged after batch {len(batches)} (byte "
+                           f"{source.tell():,}): {err}; the data before it loaded")  # fmt: skip
+                break
+    if problem is None and not _ends_cleanly(path):
+        problem = f"{path} ends without its end marker (the recorder was stopped abruptly)"
+    return batches, problem
+
+
+def _ends_cleanly(path: Path) -> bool:
+    """Whether the stream ends with Arrow's end-of-stream marker (closed by stop())."""
+    with open(path, "rb") as file:
+        file.seek(0, 2)
+        if file.tell() < 8:
+            return False
+        file.seek(-8, 2)
+        return file.read() == b"\xff\xff\xff\xff\x00\x00\x00\x00"
+
+
+class ReplaySource(Source):
+    """Plays a recording back in time order, at any speed, from any point.
+
+    Every component and layout works on it unchanged; a
+    :class:`~dashkit.components.ReplayControl` plays, pauses, changes speed
+    and scrubs. Reaching the end it stops there, or starts over with ``loop``.
+
+    Example
+    -------
+    >>> source = ReplaySource(path="run.dkrec", speed=10)   # doctest: +SKIP
+    >>> feed = Feed.shared(source)                           # doctest: +SKIP
+    >>> source.seek(60.0)                                    # doctest: +SKIP
+    """
+
+    source_type = "replay"
+
+    path = param.String(default=None, allow_None=True, doc="The recording file (.dkrec).")
+    speed = param.Number(
+        default=1.0, bounds=(0.01, 1000), doc="Recorded seconds played per second."
+    )
+    loop = param.Boolean(default=False, doc="Start over at the end instead of stopping.")
+    playing = param.Boolean(default=True, doc="Whether the replay clock runs.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if not self.path:
+            raise ValueError("ReplaySource needs a recording: ReplaySource(path='run.dkrec')")
+        self.recording: Recording | None = None
+        self._lock = threading.Lock()
+        self._position = 0.0
+        self._delivered = -1.0  # recorded offset up to which rows were delivered
+        self._wall: float | None = None
+        self._reset = False
+
+    @property
+    def key(self) -> str:
+        return f"replay:{Path(self.path).resolve()}"
+
+    def connect(self) -> None:
+        if self.recording is None:
+            self.recording = Recording.read(self.path)
+            if self.recording.problem:
+                self.param.warning(self.recording.problem)
+            self._task_offsets = (self.recording.task_times - self.recording.start).to_numpy()
+            self._poll_offsets = (self.recording.polls["time"] - self.recording.start).to_numpy()
+
+    @property
+    def duration(self) -> float:
+        """Recorded seconds, first snapshot to last."""
+        self.connect()
+        return self.recording.duration
+
+    @property
+    def position(self) -> float:
+        """Seconds into the recording the replay has reached."""
+        return self._position
+
+    @property
+    def finished(self) -> bool:
+        """Whether every row has been delivered and the replay stopped at the end."""
+        return not self.loop and self._delivered >= self.duration
+
+    def seek(self, seconds: float) -> None:
+        """Jump to ``seconds`` into the recording; backwards restarts the history there."""
+        self.connect()
+        with self._lock:
+            seconds = min(max(float(seconds), 0.0), self.duration)
+            if seconds < self._delivered:
+                self._reset = True
+                self._delivered = -1.0
+            self._position = seconds
+            self._wall = time.monotonic()
+
+    def snapshot(self) -> Snapshot:
+        self.connect()
+        rec = self.recording
+        if not len(rec.polls):
+            raise RecordingError(f"{self.path} holds no snapshot")
+        with self._lock:
+            now = time.monotonic()
+            if self.playing and self._wall is not None:
+                self._position += (now - self._wall) * self.speed
+            self._wall = now
+            if self._position >= self.duration and self.loop and self._delivered >= self.duration:
+                self._position, self._delivered, self._reset = 0.0, -1.0, True
+            self._position = min(self._position, self.duration)
+            lo, hi = self._delivered, self._position
+            reset, self._reset = self._reset, False
+            self._delivered = hi
+        # Rows that arrived with the snapshots in (lo, hi]; state as of hi.
+        first, last = _between(self._task_offsets, lo, hi)
+        polls = slice(*_between(self._poll_offsets, lo, hi))
+        current = rec.polls.iloc[int(self._poll_offsets.searchsorted(hi, "right")) - 1]
+        return Snapshot(
+            time=rec.start + hi,
+            workers=_as_of(rec.workers, current, "workers", schema.workers_frame),
+            progress=_as_of(rec.progress, current, "progress", schema.progress_frame),
+            tasks=rec.tasks.iloc[first:last].reset_index(drop=True),
+            missing=tuple(m for m in current["missing"].split(",") if m),
+            lost=int(rec.polls["lost"].iloc[polls].sum()),
+            reset=reset,
+        )
+
+
+def _between(offsets, lo: float, hi: float) -> tuple[int, int]:
+    """Index range of the sorted ``offsets`` in (lo, hi]."""
+    return int(offsets.searchsorted(lo, "right")), int(offsets.searchsorted(hi, "right"))
+
+
+def _as_of(frames: pd.DataFrame, poll: pd.Series, kind: str, empty) -> pd.DataFrame:
+    """The ``kind`` frame in effect at ``poll``: the last block of rows (one
+    time each) written at or before it, or an empty frame when it had none."""
+    if poll[kind] == 0:
+        return empty()
+    times = frames["time"].to_numpy()
+    stop = int(times.searchsorted(poll["time"], "right"))
+    start = int(times.searchsorted(times[stop - 1], "left"))
+    return frames.iloc[start:stop].drop(columns="time").reset_index(drop=True)
