@@ -254,7 +254,7 @@ def test_replay_control_plays_pauses_changes_speed_and_scrubs(tmp_path):
     feed = Feed(source)
     control = ReplayControl(feed=feed)
     control._play.value = True
-    assert source.playing and control._play.name == "Pause"
+    assert source.playing and control._play.label == "Pause"
     control._speed.value = 50
     assert source.speed == 50
     control._slider._process_events({"value": 4.0, "value_throttled": 4.0})  # a drag ends

@@ -42,14 +42,14 @@ class ReplayControl(Component):
                 f"this feed's source is {type(source).__name__}"
             )
         self.source = source
-        self._play = pn.widgets.Toggle(name="Pause" if source.playing else "Play",
+        self._play = pn.widgets.Toggle(label="Pause" if source.playing else "Play",
                                        value=source.playing, width=80)  # fmt: skip
         self._speed = pn.widgets.Select(
-            name="", options={f"{s}×": s for s in SPEEDS}, width=80,
+            options={f"{s}×": s for s in SPEEDS}, width=80,
             value=min(SPEEDS, key=lambda s: abs(s - source.speed)),
         )  # fmt: skip
         self._slider = pn.widgets.FloatSlider(
-            name="", start=0.0, end=max(source.duration, 1e-3), step=0.1,
+            start=0.0, end=max(source.duration, 1e-3), step=0.1,
             value=source.position, sizing_mode="stretch_width", show_value=False,
         )  # fmt: skip
         self._label = pn.pane.HTML(self.text(), width=260)
@@ -73,7 +73,7 @@ class ReplayControl(Component):
         if event.new and self.source.finished:
             self.source.seek(0.0)  # play at the end starts over
         self.source.playing = event.new
-        self._play.name = "Pause" if event.new else "Play"
+        self._play.label = "Pause" if event.new else "Play"
 
     def _view(self) -> pn.viewable.Viewable:
         return pn.Row(self._play, self._speed, self._slider, self._label,
