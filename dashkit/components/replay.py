@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import panel as pn
 import param
@@ -59,13 +60,15 @@ class ReplayControl(Component):
         self._slider.param.watch(lambda e: self.source.seek(e.new), "value_throttled")
 
     def text(self) -> str:
+        """The label: playing/paused/ended, position, length and speed (also the export's)."""
         source = self.source
         state = "playing" if source.playing and not source.finished else "paused"
         if source.finished:
             state = "ended"
+        path = html.escape(str(source.path), quote=True)
         return (
-            f'<span class="dashkit-replay" data-state="{state}">replay of '
-            f"<b>{html.escape(str(source.path))}</b>: {source.position:,.1f} s of "
+            f'<span class="dashkit-replay" data-state="{state}" title="{path}">replay of '
+            f"<b>{html.escape(Path(source.path).name)}</b>: {source.position:,.1f} s of "
             f"{source.duration:,.1f} s, {source.speed:g}×</span>"
         )
 
