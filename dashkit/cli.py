@@ -76,13 +76,12 @@ def _build_layout(path: Path | None, feed=None):
 
 
 def _replay_source(path: str, **params):
-    """A ReplaySource for ``path``, its recording read now (errors as one line)."""
+    """A ReplaySource for ``path``, its recording read now: errors as one line, and
+    a damaged file's problem logged once by the source."""
     from dashkit.sources.replay import ReplaySource
 
     source = ReplaySource(path=path, **params)
     source.connect()
-    if source.recording.problem:
-        print(f"dashkit: warning: {source.recording.problem}", file=sys.stderr)
     return source
 
 

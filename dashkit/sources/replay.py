@@ -32,8 +32,6 @@ recorder killed outright loses at most that. Read one with pyarrow and
 pandas alone::
 
     import pyarrow as pa
-import pyarrow.compute as pc
-import param
     with pa.OSFile("run.dkrec") as f:
         frame = pa.ipc.open_stream(f).read_all().to_pandas()
     tasks = frame[frame.kind == "tasks"].filter(like="tasks.")
@@ -45,6 +43,7 @@ Example
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -57,6 +56,8 @@ import pyarrow.compute as pc
 
 from dashkit import schema
 from dashkit.sources.base import Snapshot, Source, SourceError
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "dashkit-recording"
 VERSION = 1
@@ -141,7 +142,7 @@ class Recording:
             ["time", "poll.lost", "poll.missing", "poll.workers", "poll.progress"]
         ).to_pandas()
         polls.columns = ["time", "lost", "missing", "workers", "progress"]
-        frames = {}
+        frames, times = {}, {}
         for name in _KINDS:
             rows = part(name)
             columns = [f"{name}.{c}" for c in schema.FRAMES[name]]
@@ -149,13 +150,12 @@ class Recording:
             data.columns = list(schema.FRAMES[name])
             builder = {"workers": schema.workers_frame, "progress": schema.progress_frame,
                        "tasks": schema.tasks_frame}[name]  # fmt: skip
-            frame = builder(data)
-            if name != "tasks":
-                frame.insert(0, "time", rows["time"].to_numpy())
-            frames[name] = frame
-        task_times = pd.Series(part("tasks")["time"].to_numpy(), name="time")
+            frames[name] = builder(data)
+            times[name] = rows["time"].to_numpy()
+        for name in ("workers", "progress"):
+            frames[name].insert(0, "time", times[name])
         return cls(path, polls, frames["workers"], frames["progress"], frames["tasks"],
-                   task_times, problem)  # fmt: skip
+                   pd.Series(times["tasks"], name="time"), problem)  # fmt: skip
 
 
 def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
@@ -256,7 +256,7 @@ class ReplaySource(Source):
         if self.recording is None:
             self.recording = Recording.read(self.path)
             if self.recording.problem:
-                self.param.warning(self.recording.problem)
+                logger.warning(self.recording.problem)
             self._task_offsets = (self.recording.task_times - self.recording.start).to_numpy()
             self._poll_offsets = (self.recording.polls["time"] - self.recording.start).to_numpy()
 
@@ -306,7 +306,7 @@ class ReplaySource(Source):
         # Rows that arrived with the snapshots in (lo, hi]; state as of hi.
         first, last = _between(self._task_offsets, lo, hi)
         polls = slice(*_between(self._poll_offsets, lo, hi))
-        current = rec.polls.iloc[int(self._poll_offsets.searchsorted(hi, "right")) - 1]
+        current = rec.polls.iloc[polls.stop - 1]  # the last snapshot at or before hi
         return Snapshot(
             time=rec.start + hi,
             workers=_as_of(rec.workers, current, "workers", schema.workers_frame),
