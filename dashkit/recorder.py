@@ -72,26 +72,31 @@ class Recorder:
 
     def write(self, snap: Snapshot) -> None:
         """Add one snapshot; written to the file with the next flush."""
-        parts = [{"kind": ["poll"], "time": [snap.time], "poll.lost": [snap.lost],
-                  "poll.missing": [",".join(snap.missing)], "poll.workers": [len(snap.workers)],
-                  "poll.progress": [len(snap.progress)]}]  # fmt: skip
+        poll = pa.table({"kind": ["poll"], "time": [snap.time], "poll.lost": [snap.lost],
+                         "poll.missing": [",".join(snap.missing)],
+                         "poll.workers": [len(snap.workers)],
+                         "poll.progress": [len(snap.progress)]})  # fmt: skip
         with self._lock:
+            self._pending.append(poll)
             for kind, frame in (("workers", snap.workers), ("progress", snap.progress)):
                 previous = self._last[kind]
                 if len(frame) and (previous is None or not frame.equals(previous)):
                     self._last[kind] = frame
-                    parts.append(_prefixed(frame, kind, snap.time))
+                    self._pending.append(_prefixed(frame, kind, snap.time))
             if len(snap.tasks):
-                parts.append(_prefixed(snap.tasks, "tasks", snap.time))
-            self._pending += [pa.Table.from_pydict(p) if isinstance(p, dict) else p
-                              for p in parts]  # fmt: skip
+                self._pending.append(_prefixed(snap.tasks, "tasks", snap.time))
             self.snapshots += 1
             self.task_rows += len(snap.tasks)
             if time.monotonic() - self._last_flush >= self.flush_interval:
-                self.flush()
+                self._write_pending()
 
     def flush(self) -> None:
         """Write the snapshots pending now (the recorder also does every ``flush_interval``)."""
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Write and clear ``_pending``; the caller holds ``_lock``."""
         self._last_flush = time.monotonic()
         if not self._pending or self._writer is None:
             return
@@ -105,7 +110,7 @@ class Recorder:
         """Write what is pending and close the file (it stays a valid stream)."""
         self.feed.unsubscribe(self.write)
         with self._lock:
-            self.flush()
+            self._write_pending()
             if self._writer is not None:
                 self._writer.close()
                 self._file.close()
