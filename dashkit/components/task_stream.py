@@ -158,11 +158,8 @@ class TaskStream(Component):
         super().__init__(**params)
         if not _warmed:
             threading.Thread(target=warm_up, name="dashkit-warm-up", daemon=True).start()
-        self._origin: float | None = None
-        self._pairs: dict[tuple[str, int], int] = {}
+        self._forget_history()
         self._reordered = False
-        self._pair_row = np.empty(0, np.float64)  # pair index -> row
-        self._history = _History()
         self._last_raster = 0.0
         recent, _ = self._read()
         self._buffer = hv.streams.Buffer(recent, length=self.dense_threshold, index=False)
@@ -231,9 +228,8 @@ class TaskStream(Component):
 
     def _read(self) -> tuple[pd.DataFrame, bool]:
         rows = self._reader.read()
-        if rows.reset:  # the history started over: forget it, redraw from scratch
-            self._origin, self._pairs, self._pair_row = None, {}, np.empty(0, np.float64)
-            self._history = _History()
+        if rows.reset:  # the history started over: redraw from scratch
+            self._forget_history()
         new = rows.frame
         if new.empty:
             return _empty_recent(), rows.reset
@@ -247,6 +243,13 @@ class TaskStream(Component):
         self._history.append(x0, x1, pair, classes, rows.cursor - len(new),
                              keep=self.feed.max_task_rows)  # fmt: skip
         return self._recent_frame(new, x0, x1, pair, classes), self._reordered
+
+    def _forget_history(self) -> None:
+        """Hold no rows: no time origin, no (worker, thread) rows, no history."""
+        self._origin: float | None = None
+        self._pairs: dict[tuple[str, int], int] = {}
+        self._pair_row = np.empty(0, np.float64)  # pair index -> row
+        self._history = _History()
 
     def _pair_codes(self, new: pd.DataFrame) -> np.ndarray:
         """Each row's index into ``self._pairs``, registering new (worker, thread) pairs."""
