@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -164,7 +163,7 @@ def test_workers_leaving_and_empty_frames_replay_as_recorded(tmp_path):
     for _ in range(20):
         feed.poll()
         seen.append(sorted(feed.workers["address"]))
-    recorder.write(dataclass_replace_workers(feed))  # a snapshot with no worker at all
+    recorder.write(snapshot_without_workers(feed))  # a snapshot with no worker at all
     seen.append([])
     recorder.stop()
 
@@ -177,7 +176,7 @@ def test_workers_leaving_and_empty_frames_replay_as_recorded(tmp_path):
         assert sorted(replay.workers["address"]) == expected
 
 
-def dataclass_replace_workers(feed: Feed):
+def snapshot_without_workers(feed: Feed):
     from dashkit import schema
     from dashkit.sources.base import Snapshot
 
@@ -281,4 +280,4 @@ def test_recording_costs_few_bytes_per_row(tmp_path):
     recorder.stop()
     per_row = path.stat().st_size / feed.tasks.total
     assert per_row < 60, per_row  # the schema's strings compress well
-    assert np.isclose(len(Recording.read(path).tasks), feed.tasks.total)
+    assert len(Recording.read(path).tasks) == feed.tasks.total
