@@ -3,9 +3,15 @@
 A Feed polls its :class:`~dashkit.sources.base.Source` every ``period``
 seconds on one background thread, keeps the latest ``workers`` and
 ``progress`` frames, and appends task-stream rows to a bounded
-:class:`~dashkit.task_buffer.TaskBuffer`. Any number of readers (browser
-sessions, notebook cells) pull what is new with their own cursor, so ten
-dashboards cost the scheduler what one does.
+:class:`~dashkit.task_buffer.TaskBuffer` together with their drawing
+positions (:class:`~dashkit.task_history.TaskHistory`, one per Feed). Any
+number of readers (browser sessions, notebook cells) pull what is new with
+their own cursor, so ten dashboards cost the scheduler what one does.
+
+What components derive from a poll is computed once for all of them:
+:meth:`Feed.view` is one consistent snapshot, and :meth:`Feed.derive` caches
+a value per snapshot and key, so ten pages showing the same plot compute its
+frame once per poll.
 
 Failures never raise into readers: a failed poll sets :attr:`Feed.status` to
 ``"disconnected: <reason>"``, keeps the data already held, logs once, and the
@@ -27,8 +33,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections import Counter
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar
 
 import pandas as pd
 import param
@@ -36,8 +43,30 @@ import param
 from dashkit import schema
 from dashkit.sources.base import Snapshot, Source, SourceError
 from dashkit.task_buffer import TaskBuffer, TaskRows
+from dashkit.task_history import TaskHistory
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedView:
+    """One consistent snapshot of a Feed: everything a redraw reads.
+
+    ``version`` counts successful polls; ``generation`` counts restarts of the
+    task stream (a replay jumping back). ``tasks_total`` is the cursor after
+    the newest task-stream row of this snapshot.
+    """
+
+    version: int
+    generation: int
+    status: str
+    workers: pd.DataFrame
+    workers_by_address: pd.DataFrame  # the order of every per-worker plot
+    progress: pd.DataFrame
+    time: float | None
+    tasks_total: int
+    dropped: int
+    history: TaskHistory
 
 
 class Feed(param.Parameterized):
@@ -81,8 +110,9 @@ class Feed(param.Parameterized):
 
     def __init__(self, source: Source, **params):
         super().__init__(source=source, **params)
-        self.tasks = TaskBuffer(self.max_task_rows)
+        self._new_history()
         self.workers = schema.workers_frame()
+        self._workers_by_address: pd.DataFrame | None = None
         self.progress = schema.progress_frame()
         self.time: float | None = None
         self.polls = 0
@@ -97,6 +127,14 @@ class Feed(param.Parameterized):
         self._thread: threading.Thread | None = None
         self._linger_timer: threading.Timer | None = None
         self._lock = threading.RLock()
+        self._derived: dict[Hashable, tuple[int, int, Any]] = {}
+        self._derive_lock = threading.Lock()
+        #: How often each key was computed by :meth:`derive` (once per poll at most).
+        self.derivations: Counter = Counter()
+
+    def _new_history(self) -> None:
+        self.tasks = TaskBuffer(self.max_task_rows, derived=TaskHistory.DERIVED)
+        self.history = TaskHistory(self.tasks)
 
     # -- sharing -------------------------------------------------------------
 
@@ -209,10 +247,11 @@ class Feed(param.Parameterized):
             return False
         with self._lock:
             if snap.reset:
-                self.tasks = TaskBuffer(self.max_task_rows)
+                self._new_history()
                 self.generation += 1
-            self.tasks.append(snap.tasks)
+            self.history.append(snap.tasks)
             self.workers = snap.workers
+            self._workers_by_address = None
             self.progress = snap.progress
             self.time = snap.time
             self.lost += snap.lost
@@ -247,6 +286,38 @@ class Feed(param.Parameterized):
             self.status = status
 
     # -- reading -------------------------------------------------------------
+
+    def view(self) -> FeedView:
+        """The data of the latest poll, all from that one poll."""
+        with self._lock:
+            if self._workers_by_address is None:  # sorted once per poll, for every plot
+                self._workers_by_address = self.workers.sort_values("address").reset_index(
+                    drop=True
+                )
+            return FeedView(
+                version=self.polls, generation=self.generation, status=self.status,
+                workers=self.workers, workers_by_address=self._workers_by_address,
+                progress=self.progress, time=self.time,
+                tasks_total=self.tasks.total, dropped=self.dropped, history=self.history,
+            )  # fmt: skip
+
+    def derive(self, key: Hashable, compute: Callable[[FeedView, Any], Any], view: FeedView) -> Any:
+        """``compute(view, previous)``, computed once per poll for ``key`` and shared.
+
+        ``key`` names what is computed and every parameter it depends on
+        (e.g. ``("Progress", 24)``); readers asking for the same key and
+        snapshot get the same object. ``previous`` is the value computed for
+        the poll before (or None), so unchanged parts can be kept as they were.
+        """
+        stamp = (view.version, view.generation)
+        with self._derive_lock:
+            cached = self._derived.get(key)
+            if cached is not None and cached[:2] == stamp:
+                return cached[2]
+            value = compute(view, cached[2] if cached is not None else None)
+            self.derivations[key] += 1
+            self._derived[key] = (*stamp, value)
+            return value
 
     def since(self, cursor: int) -> TaskRows:
         """Task-stream rows from ``cursor`` on (see :class:`TaskBuffer`)."""

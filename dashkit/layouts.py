@@ -42,8 +42,7 @@ import panel as pn
 import param
 import yaml
 
-from dashkit.components import Component, FeedStatus, ReplayControl
-from dashkit.components.refresh import pin_resource_urls
+from dashkit.components import Component, FeedStatus, ReplayControl, compat
 from dashkit.feed import Feed
 from dashkit.sources import DaskSource, ReplaySource, Source
 
@@ -332,7 +331,7 @@ class Layout(pn.viewable.Viewer):
         return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
-        pin_resource_urls()
+        compat.pin_resource_urls(pn.state.curdoc)
         cls = TEMPLATES[self.template]
         if cls is None:
             return pn.Column(pn.pane.Markdown(f"## {self.title}"), *self._header(), self._body(),

@@ -80,12 +80,16 @@ class _Categories:
 class TaskBuffer:
     """A bounded, thread-safe, columnar ring buffer of task-stream rows."""
 
-    def __init__(self, capacity: int = 1_000_000):
+    def __init__(self, capacity: int = 1_000_000, derived: dict[str, type] | None = None):
         if capacity < 1:
             raise ValueError(f"TaskBuffer capacity must be at least 1, got {capacity}")
         self.capacity = int(capacity)
         self.total = 0
-        self._columns = {name: np.empty(0, dtype=dtype) for name, dtype in _DTYPES.items()}
+        #: Columns computed from the rows by the owner (e.g. drawing positions),
+        #: kept in the same ring so they are dropped with their rows.
+        self.derived = dict(derived or {})
+        dtypes = {**_DTYPES, **self.derived}
+        self._columns = {name: np.empty(0, dtype=dtype) for name, dtype in dtypes.items()}
         self._categories = {
             "worker": _Categories(),
             "prefix": _Categories(),
@@ -120,13 +124,20 @@ class TaskBuffer:
         keys = sum(len(k) + 49 for k in self._columns["key"][:held])  # str object overhead
         return numeric + keys + 8 * held
 
-    def append(self, frame: pd.DataFrame) -> None:
-        """Append a ``tasks`` frame; the oldest rows go once ``capacity`` is reached."""
+    def append(self, frame: pd.DataFrame, derived: dict[str, np.ndarray] | None = None) -> None:
+        """Append a ``tasks`` frame; the oldest rows go once ``capacity`` is reached.
+
+        ``derived`` holds one array per column named in :attr:`derived`."""
         n = len(frame)
         if n == 0:
             return
+        if set(derived or {}) != set(self.derived):
+            raise ValueError(
+                f"TaskBuffer.append: derived columns {sorted(derived or {})} given, "
+                f"expected {sorted(self.derived)}"
+            )
         with self._lock:
-            incoming = {}
+            incoming = {k: np.asarray(v, dtype=self.derived[k]) for k, v in (derived or {}).items()}
             for name in _DTYPES:
                 if name in self._categories:
                     incoming[name] = self._categories[name].recode(frame[name])
@@ -158,16 +169,31 @@ class TaskBuffer:
             first = max(cursor, self.oldest)
             return TaskRows(self._frame(first, self.total), self.total, first - cursor)
 
+    def columns(self, names: list[str], cursors: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw columns (codes for categories) of the rows at absolute indices
+        ``cursors`` (each must still be held), copied."""
+        with self._lock:
+            self._check_held(cursors)
+            positions = cursors % self.capacity
+            return {name: self._columns[name][positions] for name in names}
+
+    def category_values(self, name: str) -> list[str]:
+        """The values of a categorical column (worker, prefix, action, status), in code order."""
+        return list(self._categories[name].values)
+
     def take(self, cursors: np.ndarray) -> pd.DataFrame:
         """The rows at absolute indices ``cursors`` (each must still be held)."""
         cursors = np.asarray(cursors, dtype=np.int64)
         with self._lock:
-            if cursors.size and (cursors.min() < self.oldest or cursors.max() >= self.total):
-                raise IndexError(
-                    f"rows {cursors.min()}..{cursors.max()} are not all held "
-                    f"(held: {self.oldest}..{self.total - 1})"
-                )
+            self._check_held(cursors)
             return self._frame_at(cursors % self.capacity)
+
+    def _check_held(self, cursors: np.ndarray) -> None:
+        if cursors.size and (cursors.min() < self.oldest or cursors.max() >= self.total):
+            raise IndexError(
+                f"rows {cursors.min()}..{cursors.max()} are not all held "
+                f"(held: {self.oldest}..{self.total - 1})"
+            )
 
     def frame(self) -> pd.DataFrame:
         """Every row held, oldest first."""
@@ -183,7 +209,8 @@ class TaskBuffer:
     def _frame_at(self, positions) -> pd.DataFrame:
         # A slice is a view into the ring: copy, or a later append would change it.
         copy = isinstance(positions, slice)
-        taken = {k: v[positions].copy() if copy else v[positions] for k, v in self._columns.items()}
+        taken = {k: v[positions].copy() if copy else v[positions]
+                 for k, v in self._columns.items() if k in _DTYPES}  # fmt: skip
         data = {}
         for name in _DTYPES:
             if name in self._categories:

@@ -39,6 +39,7 @@ __all__ = [
     "Palette",
     "PALETTES",
     "tooltip",
+    "short_label",
 ]
 
 #: The 18-colour Viridis of the Dask dashboard; a prefix's colour is chosen
@@ -73,6 +74,15 @@ ACTION_STYLE: dict[str, tuple[str, float]] = {
 }
 ERRED_COLOR = BLACK
 
+#: Task-stream colour classes: the prefix palette, then transfer, disk, erred.
+CLASS_COLORS: tuple[str, ...] = (
+    *PREFIX_PALETTE, ACTION_STYLE["transfer"][0], ACTION_STYLE["disk-read"][0], ERRED_COLOR
+)
+CLASS_ALPHAS: tuple[float, ...] = (
+    *(1.0,) * len(PREFIX_PALETTE), ACTION_STYLE["transfer"][1], ACTION_STYLE["disk-read"][1], 1.0
+)
+CLASS_TRANSFER, CLASS_DISK, CLASS_ERRED = range(len(PREFIX_PALETTE), len(CLASS_COLORS))
+
 #: Progress segments: (state, colour or None for the prefix colour, alpha, hatch).
 PROGRESS_SEGMENTS: tuple[tuple[str, str | None, float, str], ...] = (
     ("released", None, 0.6, " "),
@@ -86,6 +96,22 @@ PROGRESS_BACKGROUND = "#aaaaaa"
 
 #: Worker bars (processing, CPU, occupancy): colour by the worker's state.
 WORKER_STATE_COLORS = {"idle": RED, "saturated": GREEN, "busy": BLUE}
+
+
+#: Axis labels (worker names, prefixes) are shortened to this many characters,
+#: and every plot keeps this many pixels left of its frame for them, so that
+#: a settled page never changes size when labels change.
+LABEL_CHARS = 14
+LABEL_BORDER = 100
+
+
+def short_label(text: str, most: int = LABEL_CHARS) -> str:
+    """``text`` shortened to ``most`` characters with an ellipsis in the middle."""
+    text = str(text)
+    if len(text) <= most:
+        return text
+    head = (most - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (most - 1 - head):]}"
 
 
 @lru_cache(maxsize=4096)

@@ -21,9 +21,10 @@ from dashkit.components import (
     TaskStream,
     WorkerMemory,
 )  # fmt: skip
-from dashkit.components.task_stream import CLASS_COLORS, shade
 from dashkit.feed import Feed
+from dashkit.raster import shade
 from dashkit.sources import SyntheticSource
+from dashkit.theme import CLASS_COLORS
 from tests.conftest import StaticSource
 
 GiB = 2**30
@@ -99,9 +100,13 @@ def test_worker_memory_switches_to_a_distribution_above_max_bars():
     many.poll()
     component = WorkerMemory(feed=many)
     assert component.view == "histogram"
-    plot = hv.renderer("bokeh").get_plot(component.element)
-    counts = plot.handles["source"].data["top"]
+    histogram = source_data(component)
+    counts = histogram["top"]
     assert counts.sum() == 1000 and len(counts) == component.bins
+    # bins of process memory, in bytes, up to the largest of limit and memory
+    assert histogram["left"][0] == 0
+    assert histogram["right"][-1] == max(many.workers["memory_limit"].max(),
+                                         many.workers["process"].max())
     few = Feed(SyntheticSource(n_workers=10, seed=1, start_time=0.0))
     few.poll()
     bars = WorkerMemory(feed=few)

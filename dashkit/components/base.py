@@ -1,20 +1,27 @@
 """Component: what every dashkit plot shares.
 
-A component reads a :class:`~dashkit.feed.Feed` (never a Dask object), turns
-what is new into frames, and pushes them into HoloViews streams; its
-:attr:`~Component.element` is a ``hv.DynamicMap`` users can ``.opts(...)``,
-overlay and compose like any HoloViews object.
+A component reads a :class:`~dashkit.feed.Feed` (never a Dask object) and
+draws it with HoloViews; its :attr:`~Component.element` is a
+``hv.DynamicMap`` users can ``.opts(...)``, overlay and compose like any
+HoloViews object.
 
-Updates run on the session's own event loop: when a component is first
+Live updates are cheap and shared (see :mod:`dashkit.components.live`): what
+a plot shows after a poll is one :class:`~dashkit.components.live.PlotFrame`,
+computed once per poll for every page showing the same component with the
+same parameters; HoloViews draws the plot once, and each page then moves the
+frame straight into its own Bokeh models.
+
+Redraws run on the session's own event loop: when a component is first
 rendered in a server or notebook session it joins that document's
-:class:`~dashkit.components.refresh.SessionRefresh`, one paced periodic
-callback for all components of the page, which stops with the session: a
-closed page leaves no callback and no feed reader behind.
+:class:`~dashkit.components.refresh.SessionRefresh`, one periodic callback
+for all components of the page, which stops with the session: a closed page
+leaves no callback and no feed reader behind.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from typing import ClassVar
 
 import holoviews as hv
@@ -25,8 +32,10 @@ import param
 from bokeh.core.properties import field
 
 from dashkit import theme
-from dashkit.components.refresh import SessionRefresh, browser_connected, pin_resource_urls
-from dashkit.feed import Feed
+from dashkit.components import compat
+from dashkit.components.live import LivePlot, PlotFrame
+from dashkit.components.refresh import SessionRefresh
+from dashkit.feed import Feed, FeedView
 from dashkit.registry import Registered
 
 
@@ -45,6 +54,9 @@ class Component(Registered, pn.viewable.Viewer):
     component_type: ClassVar[str | None] = None
     registry_attribute = "component_type"
     registry_noun = "component"
+    #: The parameters the plot's frame depends on: pages showing the same
+    #: component with the same values of these share one frame per poll.
+    frame_params: ClassVar[tuple[str, ...]] = ()
 
     feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
     period = param.Integer(
@@ -64,49 +76,107 @@ class Component(Registered, pn.viewable.Viewer):
             raise ValueError(f"{type(self).__name__} needs a feed: {type(self).__name__}(feed=...)")
         super().__init__(**params)
         self._explicit = set(params) - {"feed", "name"}  # what a spec must repeat
-        self._reader = self.feed.reader()
+        self._reader = self.feed.reader()  # keeps a shared feed polling while shown
         self._pane: pn.viewable.Viewable | None = None
+        self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._shown: object = None
 
     @property
     def element(self) -> hv.DynamicMap:
         """The streaming HoloViews object this component draws."""
         raise NotImplementedError
 
-    def _style(self) -> dict:
-        """Options every plot shares: sizing, theme colours, no logo."""
+    def _style(self, *hooks, label_room: int | None = None) -> dict:
+        """Options every plot shares: sizing, theme colours, no logo, ``label_room``
+        pixels left of the frame (room for the y labels); ``hooks`` run after the theme's."""
         palette = theme.PALETTES[self.theme]
+        label_room = theme.LABEL_BORDER if label_room is None else label_room
         return {
             "responsive": True,
-            "framewise": True,  # axes follow the data as it changes
+            "framewise": True,  # when HoloViews redraws, axes follow the data
             "height": self.height,
             "min_width": self.min_width,
             "bgcolor": palette.background,
             "toolbar": "above",
             "default_tools": [],
-            "hooks": [_chrome(palette)],
+            "hooks": [_chrome(palette, label_room), *hooks],
         }
+
+    # -- frames ----------------------------------------------------------------
+
+    def frame(self, view: FeedView | None = None) -> PlotFrame:
+        """What the plot shows for ``view`` (the feed's latest poll by default),
+        computed once per poll for every component with the same parameters."""
+        view = view or self.feed.view()
+        key = (type(self).__name__, *(getattr(self, p) for p in self.frame_params))
+        return self.feed.derive(key, self._derive, view)
+
+    def _derive(self, view: FeedView, previous) -> PlotFrame:
+        return self.compute_frame(view).keep_unchanged(previous)
+
+    def compute_frame(self, view: FeedView) -> PlotFrame:
+        """The plot's frame for one snapshot (pure: no state of this instance)."""
+        raise NotImplementedError
+
+    def draw(self, frame: PlotFrame) -> hv.Element:
+        """The HoloViews element of ``frame``: what a first render or an export draws."""
+        raise NotImplementedError
+
+    def _streamed(self) -> hv.DynamicMap:
+        """A DynamicMap drawing the frames sent to ``self._pipe`` (made here)."""
+        self._pipe = hv.streams.Pipe(data=self.frame())
+        return hv.DynamicMap(lambda data: self.draw(data), streams=[self._pipe])
 
     def export_element(self) -> hv.Element:
         """A static copy of what is drawn now, for exports (no streams attached)."""
-        return self.element[()]
+        return self.draw(self.frame())
 
-    def update(self) -> None:
-        """Read what is new from the feed and redraw (batched into one message)."""
-        if not browser_connected():
+    # -- live updates -------------------------------------------------------------
+
+    def update(self, view: FeedView | None = None) -> None:
+        """Redraw from ``view`` (the feed's latest poll by default), batched into one message."""
+        SessionRefresh.redraw([self], view)
+
+    def show(self, view: FeedView) -> None:
+        """Move what ``view`` holds into the plot (unbatched: see :meth:`update`)."""
+        frame = self.frame(view)
+        if frame is self._shown:
             return
-        with pn.io.hold():
-            self._update()
+        self._shown = frame
+        plots = self.live_plots()
+        if plots and all(p.fits(frame) for p in plots):
+            self._pipe.update(data=frame)  # what a later render or re-render draws
+            for plot in plots:
+                plot.show(frame, self.title)
+        else:  # shown by HoloViews alone (a composed element, mapped options)
+            self._pipe.event(data=frame)
 
-    def _update(self) -> None:
-        raise NotImplementedError
+    def live_plots(self) -> list[LivePlot]:
+        """The plots of this component's own view in the current document."""
+        if self._pane is None:
+            return []
+        doc = pn.state.curdoc
+        plots = []
+        for plot in compat.rendered_plots(self._pane):
+            live = self._live.get(plot)
+            if live is None:
+                live = self._live[plot] = LivePlot(plot)
+                self._attached(live)
+            if doc is None or live.document in (doc, None):
+                plots.append(live)
+        return plots
 
-    @staticmethod
-    def _push(pipe: hv.streams.Pipe, data) -> None:
-        """Send ``data`` unless it equals what is drawn (most ticks between heartbeats)."""
-        if not _same(data, pipe.data):
-            pipe.send(data)
+    def _attached(self, plot: LivePlot) -> None:
+        """A plot is seen for the first time: HoloViews drew it from the pipe's frame."""
+        if isinstance(self._pipe.data, PlotFrame):
+            plot.assume(self._pipe.data)
 
-    def _close(self) -> None:
+    @property
+    def pane(self) -> pn.viewable.Viewable | None:
+        """The Panel object this component shows, once rendered (None before)."""
+        return self._pane
+
+    def release(self) -> None:
         """Release the feed reader: the last one out stops a shared feed."""
         self._reader.close()
 
@@ -117,57 +187,63 @@ class Component(Registered, pn.viewable.Viewer):
         )
 
     def __panel__(self) -> pn.viewable.Viewable:
-        pin_resource_urls()
+        doc = pn.state.curdoc
+        compat.pin_resource_urls(doc)
         if self._pane is None:
             self._pane = self._view()
         # In a server session or a notebook Panel sets curdoc while rendering;
         # redraws then run on that session's own event loop.
-        if pn.state.curdoc is not None:
-            SessionRefresh.join(self, pn.state.curdoc)
+        if doc is not None:
+            SessionRefresh.join(self, doc)
         return self._pane
 
 
-def label_ticks(labels: list[str], positions=None, most: int = 40) -> list | None:
-    """Y ticks naming each bar; None (numeric ticks) when there are none or too many."""
+def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str]) -> hv.Rectangles:
+    """A ``hv.Rectangles`` of frame columns (``x0``, ``y0``, ``x1``, ``y1`` and ``vdims``)."""
+    names = ["x0", "y0", "x1", "y1", *vdims]
+    return hv.Rectangles(pd.DataFrame({k: columns[k] for k in names}), names[:4], vdims)
+
+
+def rectangle_columns(x0, y0, x1, y1, **vdims) -> dict[str, np.ndarray]:
+    """Frame columns of rectangles, under HoloViews' names and Bokeh's (``left``...)."""
+    x0, y0, x1, y1 = (np.asarray(v, dtype=float) for v in (x0, y0, x1, y1))
+    return {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "left": x0, "bottom": y0, "right": x1,
+            "top": y1, **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
+
+
+def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple | None:
+    """Y ticks naming each bar, shortened to fit the room every plot keeps for
+    them (the full name is in the hover); None (numbered ticks) when there are
+    none or too many."""
     if not labels or len(labels) > most:
         return None
     positions = range(len(labels)) if positions is None else positions
-    return list(zip(positions, labels, strict=True))
+    return tuple(zip(positions, map(theme.short_label, labels), strict=True))
 
 
 _STYLED: weakref.WeakSet = weakref.WeakSet()
 
 
-def _same(a, b) -> bool:
-    """Whether two frames (or dicts of them) hold the same data."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, pd.DataFrame):
-        return a.equals(b) and a.attrs == b.attrs
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (pd.Series, np.ndarray)):
-        return np.array_equal(np.asarray(a), np.asarray(b))
-    return a == b
-
-
 def color_from_columns(plot, _element) -> None:
     """Hook: fill from the frame's ``color`` and ``alpha`` columns as they are.
 
-    Mapping them with ``.opts(color="color")`` makes HoloViews scan each
-    column for its unique values on every update (O(rows) per tick)."""
+    With ``.opts(color="color")`` HoloViews draws one constant colour when all
+    rows share one at render time, which a live update of the columns could
+    not change; it also scans the column for its unique values."""
     glyph = plot.handles["glyph"]
     glyph.fill_color = field("color")
     glyph.line_color = field("color")
     glyph.fill_alpha = field("alpha")
 
 
-def _chrome(palette: theme.Palette):
+def _chrome(palette: theme.Palette, label_room: int):
     def hook(plot, _element):
         figure = plot.state
         if figure in _STYLED:  # HoloViews runs hooks on every update; style once
             return
         _STYLED.add(figure)
+        # Room for the longest (shortened) label, so a settled page never resizes.
+        figure.min_border_left = label_room
         figure.border_fill_color = palette.background
         figure.outline_line_color = None
         figure.title.text_color = palette.text

@@ -9,6 +9,8 @@ A dashed line marks the memory limit.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -16,7 +18,15 @@ import param
 from bokeh.models import NumeralTickFormatter
 
 from dashkit import theme
-from dashkit.components.base import Component, label_ticks
+from dashkit.components.base import (
+    Component,
+    color_from_columns,
+    label_ticks,
+    rectangle_columns,
+    rectangles,
+)
+from dashkit.components.live import PlotFrame
+from dashkit.feed import FeedView
 
 _HOVER_FIELDS = [
     ("Worker", "worker"),
@@ -27,38 +37,41 @@ _HOVER_FIELDS = [
     ("Spilled to disk", "spilled_text"),
     ("Memory limit", "limit_text"),
 ]
-_COLUMNS = ["x0", "y0", "x1", "y1", "color", "alpha", "segment", "bytes"] + [
-    f for _, f in _HOVER_FIELDS
-]
+_VDIMS = ["color", "alpha", "segment", "bytes"] + [f for _, f in _HOVER_FIELDS]
+_TEXT_FIELDS = [f for _, f in _HOVER_FIELDS[1:]]
 
 
-def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> pd.DataFrame:
-    """One rectangle per non-empty memory segment of each bar (row ``i`` at y = i).
+def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndarray]:
+    """Frame columns of one rectangle per non-empty memory segment of each bar
+    (row ``i`` at y = i).
 
     ``bars`` has the workers-frame memory columns plus ``worker`` and
     ``memory_limit``; ``colors`` is each bar's colour.
     """
-    parts = []
-    left = np.zeros(len(bars))
-    y = np.arange(len(bars), dtype=float)
+    n = len(bars)
     text = {
-        f"{name}_text": [theme.format_bytes(int(v)) for v in bars[name]]
+        f"{name}_text": np.array([theme.format_bytes(int(v)) for v in bars[name]], object)
         for name in ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled")
     }
-    text["limit_text"] = [theme.format_bytes(int(v)) if v else "none" for v in bars["memory_limit"]]
-    for segment, alpha in theme.MEMORY_SEGMENTS:
-        width = bars[segment].to_numpy(dtype=float)
-        color = np.full(len(bars), theme.SPILLED_COLOR, object) if segment == "spilled" else colors
-        parts.append(
-            pd.DataFrame({
-                "x0": left, "y0": y - 0.45, "x1": left + width, "y1": y + 0.45,
-                "color": color, "alpha": alpha, "segment": segment, "bytes": width,
-                "worker": bars["worker"].to_numpy(), **text,
-            })  # fmt: skip
-        )
-        left = left + width
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
-    return frame.loc[frame["bytes"] > 0, _COLUMNS].reset_index(drop=True)
+    text["limit_text"] = np.array(
+        [theme.format_bytes(int(v)) if v else "none" for v in bars["memory_limit"]], object
+    )
+    names = [segment for segment, _ in theme.MEMORY_SEGMENTS]
+    widths = np.stack([bars[segment].to_numpy(dtype=float) for segment in names])  # (4, n)
+    lefts = np.cumsum(widths, axis=0) - widths
+    y = np.tile(np.arange(n, dtype=float), len(names))
+    spilled = np.full(n, theme.SPILLED_COLOR, object)
+    color = np.concatenate([spilled if s == "spilled" else np.asarray(colors, object)
+                            for s in names]) if n else np.empty(0, object)  # fmt: skip
+    keep = widths.ravel() > 0
+    columns = rectangle_columns(
+        lefts.ravel(), y - 0.45, (lefts + widths).ravel(), y + 0.45, color=color,
+        alpha=np.repeat([alpha for _, alpha in theme.MEMORY_SEGMENTS], n),
+        segment=np.repeat(np.array(names, object), n), bytes=widths.ravel(),
+        worker=np.tile(bars["worker"].to_numpy(object), len(names)),
+        **{k: np.tile(v, len(names)) for k, v in text.items()},
+    )  # fmt: skip
+    return {k: v[keep] for k, v in columns.items()}
 
 
 class _MemoryBars(Component):
@@ -68,42 +81,41 @@ class _MemoryBars(Component):
         doc="Fractions of the limit at which bars turn orange and red (Dask's defaults).",
     )
 
+    frame_params: ClassVar[tuple[str, ...]] = ("thresholds",)
+
     __abstract = True
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._build(self._frames())
-
-    def _build(self, frames: dict) -> None:
-        self._pipe = hv.streams.Pipe(data=frames)
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
+        self._dmap = self._streamed().opts(
             hv.opts.Rectangles(
-                color="color", alpha="alpha", line_width=0, tools=["hover"],
-                hover_tooltips=theme.tooltip(_HOVER_FIELDS),
+                line_width=0, tools=["hover"], hover_tooltips=theme.tooltip(_HOVER_FIELDS),
                 xformatter=NumeralTickFormatter(format="0.0 b"), ylabel="", xlabel="",
-                **self._style(),
+                **self._style(color_from_columns),
             ),
             hv.opts.VLine(color=theme.RED, line_dash="dashed"),
-            hv.opts.Overlay(framewise=True),
-            hv.opts.Histogram(
-                color=theme.BLUE, alpha=0.6, line_width=0, tools=["hover"], **self._style()
-            ),
         )  # fmt: skip
 
     @property
     def element(self) -> hv.DynamicMap:
         return self._dmap
 
-    def _update(self) -> None:
-        self._push(self._pipe, self._frames())
+    def draw(self, frame: PlotFrame) -> hv.Overlay:
+        limit = frame.marks.get(1)
+        rects = rectangles(frame.layers[0], _VDIMS).opts(
+            yticks=list(frame.yticks) if frame.yticks else None,
+            title=self.title or frame.title, xlim=frame.x_range, ylim=frame.y_range,
+        )  # fmt: skip
+        return rects * hv.VLine(np.nan if limit is None else limit)
 
-    def _rectangles(self, segments: pd.DataFrame, ylabels: list[str], title: str, limit: float):
-        end = max(limit, float(segments["x1"].max()) if len(segments) else 0.0, 1.0)
-        rects = hv.Rectangles(segments, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            yticks=label_ticks(ylabels), title=self.title or title, xlim=(0, end * 1.02),
-            ylim=(-0.5, max(len(ylabels), 1) - 0.5),
-        )
-        return rects * hv.VLine(limit if limit else np.nan)
+    @staticmethod
+    def _bars_frame(columns, labels: list[str], title: str, limit: float) -> PlotFrame:
+        end = max(limit, float(columns["x1"].max()) if len(columns["x1"]) else 0.0, 1.0)
+        return PlotFrame(
+            layers=(columns, {}), title=title, x_range=(0.0, end * 1.02),
+            y_range=(-0.5, max(len(labels), 1) - 0.5), yticks=label_ticks(labels),
+            marks={1: limit or None},
+        )  # fmt: skip
 
 
 class ClusterMemory(_MemoryBars):
@@ -118,29 +130,26 @@ class ClusterMemory(_MemoryBars):
 
     height = param.Integer(default=120, bounds=(50, None), doc="Plot height in pixels.")
 
-    def _frames(self) -> dict:
-        workers = self.feed.workers
+    def compute_frame(self, view: FeedView) -> PlotFrame:
+        workers = view.workers
         colors = theme.memory_color(
             workers["process"], workers["memory_limit"], workers["status"], self.thresholds
         )
         totals = workers[["process", "managed", "unmanaged_old", "unmanaged_recent", "spilled",
                           "memory_limit"]].sum()  # fmt: skip
         bar = pd.DataFrame([totals]).assign(worker=f"cluster ({len(workers)} workers)")
-        return {
-            "segments": memory_segments(bar, np.array([theme.worst_color(colors)], object)),
-            "totals": totals,
-        }
-
-    def _draw(self, data):
-        totals = data["totals"]
         title = f"Bytes stored: {theme.format_bytes(int(totals['process']))}"
         if totals["spilled"]:
             title += f" + {theme.format_bytes(int(totals['spilled']))} spilled to disk"
-        return self._rectangles(data["segments"], [""], title, float(totals["memory_limit"]))
+        segments = memory_segments(bar, np.array([theme.worst_color(colors)], object))
+        return self._bars_frame(segments, [""], title, float(totals["memory_limit"]))
 
 
 class WorkerMemory(_MemoryBars):
     """Memory per worker: stacked bars, or a histogram when there are many workers.
+
+    Both views are one element, so options set with ``.element.opts(...)``
+    hold in either.
 
     Example
     -------
@@ -153,57 +162,63 @@ class WorkerMemory(_MemoryBars):
     mode = param.Selector(
         default="auto",
         objects=["auto", "bars", "histogram"],
-        doc="'bars': one bar per worker; 'histogram': distribution of memory / limit; "
-        "'auto': bars up to `max_bars` workers, histogram beyond.",
+        doc="'bars': one bar per worker; 'histogram': how many workers hold how much "
+        "memory; 'auto': bars up to `max_bars` workers, histogram beyond.",
     )
     max_bars = param.Integer(
         default=100, bounds=(1, None), doc="In 'auto' mode, the most workers drawn as bars."
     )
     bins = param.Integer(default=40, bounds=(2, None), doc="Histogram bins.")
 
+    frame_params: ClassVar[tuple[str, ...]] = ("thresholds", "mode", "max_bars", "bins")
+
     @property
     def view(self) -> str:
         """The view drawn now: ``"bars"`` or ``"histogram"``."""
+        return self._view_of(len(self.feed.workers))
+
+    def _view_of(self, n_workers: int) -> str:
         if self.mode != "auto":
             return self.mode
-        return "bars" if len(self.feed.workers) <= self.max_bars else "histogram"
+        return "bars" if n_workers <= self.max_bars else "histogram"
 
-    def _update(self) -> None:
-        frames = self._frames()
-        if frames["view"] == self._pipe.data["view"]:
-            self._push(self._pipe, frames)
-            return
-        # Bars and histogram are different element types: a new DynamicMap.
-        self._build(frames)
-        if self._pane is not None:
-            self._pane.object = self._dmap
-
-    def _frames(self) -> dict:
-        workers = self.feed.workers.sort_values("address").reset_index(drop=True)
+    def compute_frame(self, view: FeedView) -> PlotFrame:
+        workers = view.workers_by_address
+        if self._view_of(len(workers)) == "histogram":
+            return self._histogram(workers)
         colors = theme.memory_color(
             workers["process"], workers["memory_limit"], workers["status"], self.thresholds
         )
-        return {"workers": workers, "colors": colors, "view": self.view}
-
-    def _draw(self, data):
-        workers = data["workers"]
-        if data["view"] == "histogram":
-            return self._histogram(workers)
         bars = workers.assign(worker=workers["address"])
         labels = [str(n) for n in workers["name"]]
         title = f"Memory per worker ({len(workers)} workers)"
         limit = float(workers["memory_limit"].max()) if len(workers) else 0.0
-        return self._rectangles(memory_segments(bars, data["colors"]), labels, title, limit)
+        return self._bars_frame(memory_segments(bars, colors), labels, title, limit)
 
-    def _histogram(self, workers: pd.DataFrame):
-        limit = workers["memory_limit"].replace(0, np.nan)
-        fraction = (workers["process"] / limit).dropna().to_numpy()
-        counts, edges = np.histogram(fraction, bins=self.bins, range=(0, max(1.0, *fraction, 0)))
-        over = (fraction >= self.thresholds.orange).sum()
-        title = self.title or (
-            f"Memory per worker: {len(workers)} workers, {over} over "
-            f"{self.thresholds.orange:.0%} of their limit"
-        )
-        return hv.Histogram((edges, counts), kdims=["memory / limit"], vdims=["workers"]).opts(
-            title=title
-        )
+    def _histogram(self, workers: pd.DataFrame) -> PlotFrame:
+        """How many workers hold how much memory, bins coloured by the memory rule."""
+        process = workers["process"].to_numpy(float)
+        limit = float(workers["memory_limit"].max()) if len(workers) else 0.0
+        top = max(limit, float(process.max(initial=0.0)), 1.0)
+        counts, edges = np.histogram(process, bins=self.bins, range=(0, top))
+        centres = (edges[:-1] + edges[1:]) / 2
+        colors = theme.memory_color(centres, np.full(centres.size, limit),
+                                    ["running"] * centres.size, self.thresholds)  # fmt: skip
+        ranges = [f"{theme.format_bytes(int(a))} – {theme.format_bytes(int(b))}"
+                  for a, b in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
+        blank = np.full(centres.size, "", dtype=object)
+        columns = rectangle_columns(
+            edges[:-1], np.zeros(centres.size), edges[1:], counts,
+            color=colors, alpha=np.full(centres.size, 0.8), segment=blank,
+            bytes=counts.astype(float), worker=np.array([f"{c} workers" for c in counts], object),
+            **{f: (ranges if f == "process_text" else blank) for f in _TEXT_FIELDS},
+        )  # fmt: skip
+        limits = workers["memory_limit"].to_numpy(float)
+        over = int(((limits > 0) & (process >= limits * self.thresholds.orange)).sum())
+        title = (f"Memory per worker: {len(workers)} workers, {over} over "
+                 f"{self.thresholds.orange:.0%} of their limit")  # fmt: skip
+        return PlotFrame(
+            layers=(columns, {}), title=title, x_range=(0.0, top * 1.02),
+            y_range=(0.0, max(int(counts.max(initial=0)), 1) * 1.05), yticks=None,
+            marks={1: limit or None},
+        )  # fmt: skip

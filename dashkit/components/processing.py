@@ -13,9 +13,17 @@ import numpy as np
 import pandas as pd
 
 from dashkit import theme
-from dashkit.components.base import Component, label_ticks
+from dashkit.components.base import (
+    Component,
+    color_from_columns,
+    label_ticks,
+    rectangle_columns,
+    rectangles,
+)
+from dashkit.components.live import PlotFrame
+from dashkit.feed import FeedView
 
-_COLUMNS = ["x0", "y0", "x1", "y1", "color", "worker", "state", "value_text"]
+_VDIMS = ["color", "alpha", "worker", "state", "value_text"]
 
 
 def worker_state(workers: pd.DataFrame) -> np.ndarray:
@@ -38,12 +46,11 @@ class WorkerBars(Component):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._pipe = hv.streams.Pipe(data=self._frame())
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
-            color="color", line_width=0, tools=["hover"],
+        self._dmap = self._streamed().opts(
+            line_width=0, tools=["hover"],
             hover_tooltips=theme.tooltip(
                 [("Worker", "worker"), (self.value_label, "value_text"), ("State", "state")]),
-            xlabel=self.axis_label, ylabel="", **self._style(),
+            xlabel=self.axis_label, ylabel="", **self._style(color_from_columns),
         )  # fmt: skip
 
     @property
@@ -63,36 +70,29 @@ class WorkerBars(Component):
     def heading(self, workers: pd.DataFrame, values: np.ndarray) -> str:
         raise NotImplementedError
 
-    def _frame(self) -> pd.DataFrame:
-        workers = self.feed.workers.sort_values("address").reset_index(drop=True)
+    def compute_frame(self, view: FeedView) -> PlotFrame:
+        workers = view.workers_by_address
         values = self.values(workers).astype(float)
         state = worker_state(workers)
         y = np.arange(len(workers), dtype=float)
-        frame = pd.DataFrame({
-            "x0": np.zeros(len(workers)), "y0": y - 0.45, "x1": values, "y1": y + 0.45,
-            "color": [theme.WORKER_STATE_COLORS[s] for s in state],
-            "worker": workers["address"].to_numpy(), "state": state,
-            "value_text": self.value_text(values),
-        }, columns=_COLUMNS)  # fmt: skip
-        frame.attrs.update(
-            title=self.heading(workers, values),
-            x_end=self.x_end(workers, values),
-            labels=[str(n) for n in workers["name"]],
-        )
-        return frame
+        columns = rectangle_columns(
+            np.zeros(len(workers)), y - 0.45, values, y + 0.45,
+            color=np.array([theme.WORKER_STATE_COLORS[s] for s in state], dtype=object),
+            alpha=np.ones(len(workers)), worker=workers["address"].to_numpy(), state=state,
+            value_text=np.array(self.value_text(values), dtype=object),
+        )  # fmt: skip
+        labels = [str(n) for n in workers["name"]]
+        return PlotFrame(
+            layers=(columns,), title=self.heading(workers, values),
+            x_range=(0.0, self.x_end(workers, values) * 1.02),
+            y_range=(-0.5, max(len(labels), 1) - 0.5), yticks=label_ticks(labels),
+        )  # fmt: skip
 
-    def _update(self) -> None:
-        self._push(self._pipe, self._frame())
-
-    def _draw(self, data: pd.DataFrame):
-        frame = data
-        labels = frame.attrs.get("labels", [])
-        return hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            yticks=label_ticks(labels),
-            xlim=(0, frame.attrs.get("x_end", 1) * 1.02),
-            ylim=(-0.5, max(len(labels), 1) - 0.5),
-            title=self.title or frame.attrs.get("title", ""),
-        )
+    def draw(self, frame: PlotFrame) -> hv.Rectangles:
+        return rectangles(frame.layers[0], _VDIMS).opts(
+            yticks=list(frame.yticks) if frame.yticks else None, xlim=frame.x_range,
+            ylim=frame.y_range, title=self.title or frame.title,
+        )  # fmt: skip
 
 
 class TaskProcessing(WorkerBars):

@@ -9,6 +9,8 @@ The largest ``max_prefixes`` are shown; the rest are summed into one bar.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -16,10 +18,17 @@ import param
 from bokeh.core.properties import field
 
 from dashkit import schema, theme
-from dashkit.components.base import Component, label_ticks
+from dashkit.components.base import (
+    Component,
+    color_from_columns,
+    label_ticks,
+    rectangle_columns,
+    rectangles,
+)
+from dashkit.components.live import PlotFrame
+from dashkit.feed import FeedView
 
-_COLUMNS = ["x0", "y0", "x1", "y1", "color", "alpha", "hatch", "hatch_color", "prefix",
-            "state", "count", "done_text"]  # fmt: skip
+_VDIMS = ["color", "alpha", "hatch", "hatch_color", "prefix", "state", "count", "done_text"]
 
 
 def _hatch(plot, _element):
@@ -43,14 +52,15 @@ class Progress(Component):
         default=24, bounds=(1, None), doc="Prefixes drawn; the others are summed into one bar."
     )
 
+    frame_params: ClassVar[tuple[str, ...]] = ("max_prefixes",)
+
     def __init__(self, **params):
         super().__init__(**params)
-        self._pipe = hv.streams.Pipe(data=self._frame())
-        self._dmap = hv.DynamicMap(self._draw, streams=[self._pipe]).opts(
+        self._dmap = self._streamed().opts(
             hv.opts.Labels(text_align="left", text_font_size="9pt",
                            text_color=theme.PALETTES[self.theme].text),
             hv.opts.Rectangles(
-                color="color", alpha="alpha", line_width=0, tools=["hover"], hooks=[_hatch],
+                line_width=0, tools=["hover"], hooks=[color_from_columns, _hatch],
                 hover_tooltips=theme.tooltip([("Prefix", "prefix"), ("State", "state"),
                                               ("Tasks", "count"), ("Done", "done_text")]),
                 xaxis=None, ylabel="", xlabel="", framewise=True, xlim=(0, 1.15),
@@ -62,9 +72,10 @@ class Progress(Component):
     def element(self) -> hv.DynamicMap:
         return self._dmap
 
-    def rows(self) -> pd.DataFrame:
+    def rows(self, progress: pd.DataFrame | None = None) -> pd.DataFrame:
         """The prefixes drawn, largest first, with an ``other (N)`` row for the rest."""
-        progress = self.feed.progress.sort_values(["total", "prefix"], ascending=[False, True])
+        progress = self.feed.progress if progress is None else progress
+        progress = progress.sort_values(["total", "prefix"], ascending=[False, True])
         shown = progress.head(self.max_prefixes)
         rest = progress.iloc[self.max_prefixes :]
         if len(rest):
@@ -73,58 +84,58 @@ class Progress(Component):
             shown = pd.concat([shown, pd.DataFrame([other])], ignore_index=True)
         return shown.reset_index(drop=True)
 
-    def _frame(self) -> pd.DataFrame:
-        rows = self.rows()
-        scale = float(rows["total"].max()) if len(rows) else 1.0
-        y = -np.arange(len(rows), dtype=float)
-        done = rows["released"] + rows["memory"] + rows["erred"]
-        done_text = [f"{d} / {t}" for d, t in zip(done, rows["total"], strict=True)]
-        base = {"y0": y - 0.4, "y1": y + 0.4, "prefix": rows["prefix"].to_numpy(),
-                "done_text": done_text}  # fmt: skip
+    def compute_frame(self, view: FeedView) -> PlotFrame:
+        rows = self.rows(view.progress)
+        n = len(rows)
+        total = rows["total"].to_numpy(float)
+        scale = float(total.max()) if n else 1.0
+        y = -np.arange(n, dtype=float)
+        done = (rows["released"] + rows["memory"] + rows["erred"]).to_numpy()
+        done_text = np.array([f"{d} / {t}" for d, t in zip(done, rows["total"], strict=True)],
+                             dtype=object)  # fmt: skip
         prefix_colors = np.array([theme.prefix_color(p) for p in rows["prefix"]], dtype=object)
-        parts = [pd.DataFrame({
-            **base, "x0": 0.0, "x1": rows["total"].to_numpy(float) / scale,
-            "color": theme.PROGRESS_BACKGROUND, "alpha": 0.1, "hatch": " ",
-            "hatch_color": theme.BLACK, "state": "waiting", "count": rows["waiting"].to_numpy(),
-        })]  # fmt: skip
-        left = np.zeros(len(rows))
-        for state, color, alpha, hatch in theme.PROGRESS_SEGMENTS:
-            width = rows[state].to_numpy(float) / scale
-            parts.append(pd.DataFrame({
-                **base, "x0": left, "x1": left + width,
-                "color": prefix_colors if color is None else color, "alpha": alpha,
-                "hatch": hatch, "hatch_color": theme.BLACK if state == "no_worker" else "#ffffff",
-                "state": state, "count": rows[state].to_numpy(),
-            }))  # fmt: skip
-            left = left + width
-        frame = pd.concat(parts, ignore_index=True)[_COLUMNS]
-        frame = frame[(frame["x1"] > frame["x0"]) | (frame["state"] == "waiting")]
-        totals = self.feed.progress[list(schema.PROGRESS_STATES) + ["total"]].sum()
-        frame.attrs.update(
-            labels=list(rows["prefix"]),
-            title=(
-                f"Progress — total: {totals['total']}, waiting: {totals['waiting']}, "
-                f"queued: {totals['queued']}, processing: {totals['processing']}, "
-                f"in-memory: {totals['memory']}, no-worker: {totals['no_worker']}, "
-                f"erred: {totals['erred']}"
-            ),
-        )
-        return frame.reset_index(drop=True)
-
-    def _update(self) -> None:
-        self._push(self._pipe, self._frame())
-
-    def _draw(self, data: pd.DataFrame):
-        frame = data
-        labels = frame.attrs.get("labels", [])
-        ends = frame[frame["state"] == "waiting"]
-        text = hv.Labels(
-            (ends["x1"].to_numpy() + 0.01, (ends["y0"] + ends["y1"]).to_numpy() / 2,
-             ends["done_text"].to_numpy()), ["x", "y"], "text",
+        # The background bar (all tasks, "waiting" in the hover), then one segment per state.
+        specs = [("waiting", theme.PROGRESS_BACKGROUND, 0.1, " "), *theme.PROGRESS_SEGMENTS]
+        states = [state for state, *_ in specs]
+        widths = np.stack([total / scale] + [rows[s].to_numpy(float) / scale
+                                             for s in states[1:]])  # fmt: skip
+        lefts = np.vstack([np.zeros((1, n)), np.cumsum(widths[1:], axis=0) - widths[1:]])
+        k = len(specs)
+        keep = ((widths > 0) | (np.arange(k) == 0)[:, None]).ravel()
+        hatch_colors = [theme.BLACK if s in ("waiting", "no_worker") else "#ffffff" for s in states]
+        bars = rectangle_columns(
+            lefts.ravel(), np.tile(y - 0.4, k), (lefts + widths).ravel(), np.tile(y + 0.4, k),
+            color=np.concatenate([prefix_colors if c is None else np.full(n, c, object)
+                                  for _, c, _, _ in specs]),
+            alpha=np.repeat([a for _, _, a, _ in specs], n),
+            hatch=np.repeat(np.array([h for *_, h in specs], object), n),
+            hatch_color=np.repeat(np.array(hatch_colors, object), n),
+            prefix=np.tile(rows["prefix"].to_numpy(object), k),
+            state=np.repeat(np.array(states, object), n),
+            count=np.concatenate([rows[s].to_numpy() for s in states]),
+            done_text=np.tile(done_text, k),
         )  # fmt: skip
-        bars = hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], _COLUMNS[4:]).opts(
-            yticks=label_ticks(labels, positions=[-i for i in range(len(labels))]),
-            ylim=(-max(len(labels), 1) + 0.5, 0.5),
-            title=self.title or frame.attrs.get("title", ""),
+        bars = {name: values[keep] for name, values in bars.items()}
+        labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
+        totals = view.progress[list(schema.PROGRESS_STATES) + ["total"]].sum()
+        title = (
+            f"Progress — total: {totals['total']}, waiting: {totals['waiting']}, "
+            f"queued: {totals['queued']}, processing: {totals['processing']}, "
+            f"in-memory: {totals['memory']}, no-worker: {totals['no_worker']}, "
+            f"erred: {totals['erred']}"
         )
+        names = list(rows["prefix"])
+        return PlotFrame(
+            layers=(bars, labels), title=title,
+            y_range=(-max(len(names), 1) + 0.5, 0.5),
+            yticks=label_ticks(names, positions=[-i for i in range(len(names))]),
+        )  # fmt: skip
+
+    def draw(self, frame: PlotFrame) -> hv.Overlay:
+        labels = frame.layers[1]
+        text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
+        bars = rectangles(frame.layers[0], _VDIMS).opts(
+            yticks=list(frame.yticks) if frame.yticks else None, ylim=frame.y_range,
+            title=self.title or frame.title,
+        )  # fmt: skip
         return bars * text

@@ -1,32 +1,33 @@
-"""SessionRefresh: one redraw loop per browser session, paced to what the server can afford.
+"""SessionRefresh: one redraw loop per browser session.
 
 A served page holds several components. Each with its own periodic callback
-meant one document lock and one websocket message per component per tick;
-and since redraws cost tens of milliseconds each (HoloViews re-renders the
-plot), a handful of pages made the server fall behind: callbacks queued on
-the document lock, new pages took seconds to load, and Bokeh could not
-discard closed sessions because a queued callback blocks expiry.
-
+meant one document lock and one websocket message per component per tick.
 So each document gets one :class:`SessionRefresh`, which redraws its
-components in one batch, and spaces its rounds so that all sessions of the
-process together spend at most :data:`BUDGET` of one core redrawing. One page
-redraws every ``period``; many pages each redraw less often, and the server
-stays responsive.
+components in one batch from one consistent snapshot of each feed.
+
+A redraw is cheap (the frames are computed once per poll for all pages and
+moved straight into Bokeh models), but a server can still have more pages
+than it can afford: rounds are spaced so that all sessions of the process
+together spend at most :data:`BUDGET` of one core redrawing, and pages whose
+browser has gone stop redrawing.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import panel as pn
-from panel.io.resources import get_dist_path
+
+from dashkit.components import compat
 
 if TYPE_CHECKING:
     from bokeh.document import Document
 
     from dashkit.components.base import Component
+    from dashkit.feed import FeedView
 
 BUDGET = 0.5
 """Share of one core that redraws of all sessions together may use."""
@@ -66,20 +67,41 @@ class SessionRefresh:
             refresh.components.append(component)
         return refresh
 
+    @staticmethod
+    def redraw(components: Iterable[Component], view: FeedView | None = None) -> bool:
+        """Redraw ``components`` now, in one batch, each feed read once.
+
+        Returns False (and does nothing) in a session whose browser has gone."""
+        doc = pn.state.curdoc
+        if not compat.browser_connected(doc):
+            return False
+        components = list(components)
+        views = {}
+        with pn.io.hold():
+            for component in components:
+                feed = component.feed
+                if feed not in views:
+                    views[feed] = view if view is not None else feed.view()
+                component.show(views[feed])
+        if doc is not None and doc.session_context is None:
+            # A notebook: the models changed outside Panel's own updates.
+            panes = [c.pane for c in components if c.pane is not None]
+            if panes:
+                pn.io.push_notebook(*panes)
+        return True
+
     def _tick(self) -> None:
-        if not browser_connected():
-            SessionRefresh._live.discard(self)  # costs nothing until it reconnects
-            return
-        SessionRefresh._live.add(self)
         now = time.monotonic()
         if now < self._next_round:
             return
+        due = [c for c in self.components if now >= self._due.get(id(c), 0.0)]
         began = time.perf_counter()
-        with pn.io.hold():
-            for component in self.components:
-                if now >= self._due.get(id(component), 0.0):
-                    self._due[id(component)] = now + component.period / 1000
-                    component._update()
+        if not self.redraw(due):
+            SessionRefresh._live.discard(self)  # costs nothing until it reconnects
+            return
+        SessionRefresh._live.add(self)
+        for component in due:
+            self._due[id(component)] = now + component.period / 1000
         cost = time.perf_counter() - began
         # n sessions each spending `cost` per round stay within BUDGET when
         # each waits n * cost / BUDGET between rounds.
@@ -89,32 +111,5 @@ class SessionRefresh:
         self._callback.stop()
         SessionRefresh._live.discard(self)
         for component in self.components:
-            component._close()
+            component.release()
         self.components.clear()
-
-
-def browser_connected() -> bool:
-    """False in a server session whose browser has gone.
-
-    Such a session lives on until the server's unused-session check discards
-    it; redrawing for nobody only delays that.
-    """
-    doc = pn.state.curdoc
-    context = doc.session_context if doc is not None else None
-    session = getattr(context, "_session", None)  # Bokeh's ServerSession, server only
-    return session is None or session.connection_count > 0
-
-
-def pin_resource_urls() -> None:
-    """Give the session's document its resource URLs before any model is built.
-
-    Panel resolves each stylesheet against the document's ``dist_url``, which
-    it only sets when it writes the page; models built before that get CDN
-    URLs, and it patches back only those it reaches from the roots at that
-    moment. On a busy server some were missed and pages asked the CDN for
-    their CSS, which fails offline. With ``dist_url`` set first, nothing points
-    there unless the server was told to use the CDN.
-    """
-    doc = pn.state.curdoc
-    if doc is not None and doc.session_context is not None:
-        doc._template_variables.setdefault("dist_url", get_dist_path())

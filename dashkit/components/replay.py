@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from dashkit.components.base import Component
+from dashkit.feed import FeedView
 from dashkit.sources.replay import ReplaySource
 
 SPEEDS = [0.5, 1, 2, 5, 10, 50, 100]
@@ -82,7 +83,7 @@ class ReplayControl(Component):
         return pn.Row(self._play, self._speed, self._slider, self._label,
                       sizing_mode="stretch_width", height=self.height)  # fmt: skip
 
-    def _update(self) -> None:
+    def show(self, view: FeedView) -> None:
         self._slider.value = self.source.position
         text = self.text()
         if text != self._label.object:

@@ -9,6 +9,7 @@ import param
 
 from dashkit import theme
 from dashkit.components.base import Component
+from dashkit.feed import FeedView
 
 _STATE_COLORS = {"connected": theme.GREEN, "degraded": theme.ORANGE}
 
@@ -34,21 +35,23 @@ class FeedStatus(Component):
         """``connected``, ``degraded``, ``disconnected`` or ``stopped``."""
         return self.feed.status.split(":", 1)[0]
 
-    def text(self) -> str:
-        feed = self.feed
-        color = _STATE_COLORS.get(self.state, theme.RED)
-        detail = html.escape(feed.status)
-        dropped = f" · {feed.dropped:,} dropped" if feed.dropped else ""
+    def text(self, view: FeedView | None = None) -> str:
+        """The indicator's HTML for ``view`` (the feed's latest poll by default)."""
+        view = view or self.feed.view()
+        state = view.status.split(":", 1)[0]
+        color = _STATE_COLORS.get(state, theme.RED)
+        detail = html.escape(view.status)
+        dropped = f" · {view.dropped:,} dropped" if view.dropped else ""
         return (
-            f'<span class="dashkit-state" data-state="{self.state}" style="color:{color}">'
+            f'<span class="dashkit-state" data-state="{state}" style="color:{color}">'
             f'&#9679;</span> <span class="dashkit-status-text"><b>{detail}</b> · '
-            f"{len(feed.workers)} workers · {feed.tasks.total:,} task-stream rows{dropped}</span>"
+            f"{len(view.workers)} workers · {view.tasks_total:,} task-stream rows{dropped}</span>"
         )
 
     def _view(self):
         return self._html
 
-    def _update(self) -> None:
-        text = self.text()
+    def show(self, view: FeedView) -> None:
+        text = self.feed.derive(("FeedStatus",), lambda v, _: self.text(v), view)
         if text != self._html.object:
             self._html.object = text

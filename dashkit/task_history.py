@@ -1,0 +1,237 @@
+"""TaskHistory: the task stream as drawn, computed once per Feed for every page.
+
+Each task-stream row gets, when the Feed receives it: its bar's ends in
+seconds since the first task seen (``x0``, ``x1``), its colour class (an
+index into :data:`dashkit.theme.CLASS_COLORS`) and its (worker, thread) pair.
+These live in the Feed's :class:`~dashkit.task_buffer.TaskBuffer`, beside the
+rows, so they are bounded and dropped with them. Pairs are drawn one row
+each, ordered by worker then thread; when a new pair sorts between others the
+rows move and :attr:`TaskHistory.layout` counts up.
+
+Pages read it through bounded cursor reads: :meth:`TaskHistory.quads` gives
+the columns of rows ``first..last`` as the task stream draws them, and
+:meth:`TaskHistory.image` the history in a range as an RGBA image. Both are
+cached, so pages that read the same rows or view the same range after a
+poll share one computation.
+
+Example
+-------
+>>> from dashkit.sources import SyntheticSource
+>>> from dashkit.task_buffer import TaskBuffer
+>>> history = TaskHistory(TaskBuffer(1000, derived=TaskHistory.DERIVED))
+>>> history.append(SyntheticSource(seed=1, start_time=0.0).snapshot().tasks)
+>>> quads = history.quads(history.oldest, history.total)
+>>> sorted(quads)[:4]
+['action', 'alpha', 'bottom', 'color']
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+import pandas as pd
+
+from dashkit import raster, theme
+from dashkit.task_buffer import TaskBuffer
+
+_CLASS_COLORS = np.asarray(theme.CLASS_COLORS, dtype=object)
+_CLASS_ALPHAS = np.asarray(theme.CLASS_ALPHAS)
+_SPECIAL = {"transfer": theme.CLASS_TRANSFER, "disk-read": theme.CLASS_DISK,
+            "disk-write": theme.CLASS_DISK}  # fmt: skip
+
+
+def _per_category(column: pd.Series, value_of) -> np.ndarray:
+    """``value_of(category)`` for each row of a categorical column, via its codes."""
+    lookup = np.array([value_of(c) for c in column.cat.categories] or [0])
+    return lookup[column.cat.codes.to_numpy()]
+
+
+def color_classes(tasks: pd.DataFrame) -> np.ndarray:
+    """The colour class of each task-stream row (an index into ``theme.CLASS_COLORS``)."""
+    palette_index = {c: i for i, c in enumerate(theme.PREFIX_PALETTE)}
+    classes = _per_category(tasks["prefix"], lambda p: palette_index[theme.prefix_color(p)])
+    by_action = _per_category(tasks["action"], lambda a: _SPECIAL.get(a, -1))
+    classes = np.where(by_action >= 0, by_action, classes)
+    erred = _per_category(tasks["status"], lambda s: s == "error").astype(bool)
+    return np.where(erred, theme.CLASS_ERRED, classes).astype(np.int8)
+
+
+def natural(pair: tuple[str, int]) -> tuple:
+    """Sort key of a (worker, thread) row: numbers in addresses compare as numbers."""
+    worker, thread = pair
+    parts = re.split(r"(\d+)", worker)
+    return tuple(int(p) if p.isdigit() else p for p in parts), thread
+
+
+class _Cache:
+    """A small least-recently-used cache of computed values; ``computed`` counts misses."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.computed = 0
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], object]):
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        self.computed += 1
+        value = self._items[key] = compute()
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+class TaskHistory:
+    """Drawing positions, colour classes and rows of a Feed's task stream."""
+
+    #: The columns this history keeps in the TaskBuffer beside each row.
+    DERIVED = {"x0": np.float64, "x1": np.float64, "pair": np.int32, "cls": np.int8}
+    #: The columns of :meth:`quads`.
+    QUAD_COLUMNS = ("start", "stop", "y0", "y1", "left", "right", "bottom", "top", "key",
+                    "prefix", "action", "duration", "worker", "thread", "color", "alpha")
+
+    def __init__(self, buffer: TaskBuffer):
+        self.buffer = buffer
+        self.origin: float | None = None  # epoch seconds of x = 0
+        self.pairs: dict[tuple[str, int], int] = {}
+        self.layout = 0
+        self._pair_row = np.empty(0, np.float64)  # pair index -> row
+        self._quads = _Cache(8)
+        self._images = _Cache(8)
+        self._extents = _Cache(8)
+        self._lock = threading.RLock()
+
+    # -- writing (the Feed's poller) ----------------------------------------
+
+    def append(self, tasks: pd.DataFrame) -> None:
+        """Append a ``tasks`` frame to the buffer with its drawing columns."""
+        if tasks.empty:
+            return
+        with self._lock:
+            if self.origin is None:
+                self.origin = float(tasks["start"].min())
+            derived = {
+                "x0": tasks["start"].to_numpy() - self.origin,
+                "x1": tasks["stop"].to_numpy() - self.origin,
+                "pair": self._pair_codes(tasks),
+                "cls": color_classes(tasks),
+            }
+            self.buffer.append(tasks, derived)
+
+    def _pair_codes(self, tasks: pd.DataFrame) -> np.ndarray:
+        workers = tasks["worker"].cat
+        thread_codes, threads = pd.factorize(tasks["thread"].to_numpy())
+        combined = workers.codes.to_numpy().astype(np.int64) * len(threads) + thread_codes
+        codes, uniques = pd.factorize(combined)
+        pairs = [(str(workers.categories[u // len(threads)]), int(threads[u % len(threads)]))
+                 for u in uniques]  # fmt: skip
+        fresh = [p for p in pairs if p not in self.pairs]
+        if fresh:
+            for pair in fresh:
+                self.pairs[pair] = len(self.pairs)
+            before = self._pair_row
+            self._pair_row = np.empty(len(self.pairs))
+            for row, pair in enumerate(sorted(self.pairs, key=natural)):
+                self._pair_row[self.pairs[pair]] = row
+            if not np.array_equal(before, self._pair_row[: before.size]):
+                self.layout += 1  # existing rows moved
+        lookup = np.array([self.pairs[p] for p in pairs], dtype=np.int32)
+        return lookup[codes]
+
+    # -- reading (pages) -----------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Cursor after the newest row (rows ever appended)."""
+        return self.buffer.total
+
+    @property
+    def oldest(self) -> int:
+        """Cursor of the oldest row held."""
+        return self.buffer.oldest
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the plot: (worker, thread) pairs seen."""
+        return len(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.buffer)
+
+    @property
+    def computations(self) -> Counter:
+        """How often rectangles and images were computed (not taken from the cache)."""
+        return Counter(quads=self._quads.computed, image=self._images.computed)
+
+    def quads(self, first: int, last: int) -> dict[str, np.ndarray]:
+        """Rows ``first..last`` as the task stream's rectangles: positions, colours
+        and hover text, under both HoloViews' names (``start``...) and Bokeh's
+        (``left``...). Cached: pages reading the same rows share the result."""
+        with self._lock:
+            first = max(first, self.oldest)
+            key = (self.layout, first, last)
+            return self._quads.get(key, lambda: self._quads_at(np.arange(first, last)))
+
+    def _quads_at(self, cursors: np.ndarray) -> dict[str, np.ndarray]:
+        cols = self.buffer.columns(["x0", "x1", "pair", "cls", "key", "worker", "thread",
+                                    "prefix", "action"], cursors)  # fmt: skip
+        row = self._pair_row[cols["pair"]]
+        bottom, top = row - raster.BAR / 2, row + raster.BAR / 2
+
+        def named(column: str) -> np.ndarray:
+            values = np.asarray(self.buffer.category_values(column) or [""], dtype=object)
+            return values[cols[column]]
+
+        cls = cols["cls"]
+        return {
+            "start": cols["x0"], "stop": cols["x1"], "y0": bottom, "y1": top,
+            "left": cols["x0"], "right": cols["x1"], "bottom": bottom, "top": top,
+            "key": cols["key"], "prefix": named("prefix"), "action": named("action"),
+            "duration": np.array([theme.format_time(s) for s in cols["x1"] - cols["x0"]], object),
+            "worker": named("worker"), "thread": cols["thread"],
+            "color": _CLASS_COLORS[cls], "alpha": _CLASS_ALPHAS[cls],
+        }  # fmt: skip
+
+    def extent(self, first: int, last: int) -> tuple[float, float]:
+        """Earliest start and latest stop of rows ``first..last`` (0, 1 when none)."""
+        with self._lock:
+            first = max(first, self.oldest)
+            if last <= first:
+                return 0.0, 1.0
+            return self._extents.get((first, last), lambda: self._extent_of(first, last))
+
+    def _extent_of(self, first: int, last: int) -> tuple[float, float]:
+        cols = self.buffer.columns(["x0", "x1"], np.arange(first, last))
+        return float(cols["x0"].min()), float(cols["x1"].max())
+
+    def in_range(self, first: int, last: int, x_range) -> np.ndarray:
+        """Cursors of rows ``first..last`` that overlap ``x_range``."""
+        with self._lock:
+            first = max(first, self.oldest)
+            cols = self.buffer.columns(["x0", "x1"], np.arange(first, last))
+            hit = (cols["x1"] >= x_range[0]) & (cols["x0"] <= x_range[1])
+            return first + np.flatnonzero(hit)
+
+    def image(self, x_range, y_range, width: int, height: int) -> np.ndarray:
+        """Every row held, in view, as a (height, width) uint32 RGBA image,
+        bottom row first. Cached: pages viewing the same range after a poll
+        share one aggregation."""
+        with self._lock:
+            key = (self.total, self.layout, tuple(x_range), tuple(y_range), width, height)
+            return self._images.get(key, lambda: self._image_of(x_range, y_range, width, height))
+
+    def _image_of(self, x_range, y_range, width: int, height: int) -> np.ndarray:
+        cols = self.buffer.columns(["x0", "x1", "pair", "cls"], np.arange(self.oldest, self.total))
+        row = self._pair_row[cols["pair"]]
+        return raster.rasterize(cols["x0"], cols["x1"], row, cols["cls"], x_range, y_range,
+                                width, height)  # fmt: skip
+
+    def quads_at(self, cursors: np.ndarray) -> dict[str, np.ndarray]:
+        """The rectangles of the rows at ``cursors`` (for the hover over old history)."""
+        with self._lock:
+            return self._quads_at(np.asarray(cursors, dtype=np.int64))

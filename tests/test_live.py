@@ -1,0 +1,170 @@
+"""Live updates, headless: frames computed once per poll, sent straight into Bokeh models."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+    ModelChangedEvent,
+)
+from bokeh.models import GlyphRenderer
+
+from dashkit.components import (
+    ClusterMemory,
+    CPUUtilization,
+    FeedStatus,
+    Occupancy,
+    Progress,
+    TaskProcessing,
+    TaskStream,
+    WorkerMemory,
+)  # fmt: skip
+from dashkit.components.refresh import SessionRefresh
+from dashkit.feed import Feed
+from dashkit.sources import SyntheticSource
+
+#: The properties a live update may change, besides data sources.
+LIVE_PROPERTIES = {
+    ("Title", "text"), ("Range1d", "start"), ("Range1d", "end"), ("FixedTicker", "ticks"),
+    ("LinearAxis", "major_label_overrides"), ("Span", "location"),
+}  # fmt: skip
+
+
+def busy_feed(n_workers: int = 20) -> Feed:
+    """A synthetic cluster where every value changes every poll, workers come and go."""
+    feed = Feed(SyntheticSource(n_workers=n_workers, seed=7, start_time=0.0, n_prefixes=12,
+                                churn=0.3, history_rows=3_000))  # fmt: skip
+    feed.poll()
+    return feed
+
+
+def status_components(feed: Feed) -> list:
+    return [ClusterMemory(feed=feed), WorkerMemory(feed=feed), TaskProcessing(feed=feed),
+            CPUUtilization(feed=feed), Occupancy(feed=feed), Progress(feed=feed),
+            FeedStatus(feed=feed), TaskStream(feed=feed, dense_threshold=1_000,
+                                               raster_period=0)]  # fmt: skip
+
+
+def page(feed: Feed) -> tuple[Document, list]:
+    """A headless page: the status components rendered into one document."""
+    doc = Document()
+    components = status_components(feed)
+    for component in components:
+        doc.add_root(pn.panel(component).get_root(doc))
+    return doc, components
+
+
+def test_a_live_update_makes_no_model_and_sends_only_data_and_named_properties():
+    feed = busy_feed()
+    doc, components = page(feed)
+    SessionRefresh.redraw(components)  # the first redraw after render may set up ticks
+    models = len(doc.models)
+    events: list = []
+    doc.on_change(events.append)
+    for _ in range(20):
+        feed.poll()
+        SessionRefresh.redraw(components)
+        assert len(doc.models) == models
+    data = (ColumnDataChangedEvent, ColumnsStreamedEvent, ColumnsPatchedEvent)
+    changed = {(type(e.model).__name__, e.attr) for e in events if isinstance(e, ModelChangedEvent)}
+    assert changed <= LIVE_PROPERTIES | {("HTML", "text")}, changed - LIVE_PROPERTIES
+    assert all(isinstance(e, (*data, ModelChangedEvent)) for e in events), {
+        type(e).__name__ for e in events}  # fmt: skip
+    streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
+    assert streamed, "the task stream sends its new rows as a stream"
+    assert components[-1].dense  # and its history image was re-aggregated live
+    assert any(isinstance(e, ColumnDataChangedEvent) and "image" in e.model.data for e in events)
+
+
+def test_three_pages_on_one_feed_compute_each_frame_once_per_poll():
+    feed = busy_feed()
+    pages = [page(feed)[1] for _ in range(3)]
+    before = dict(feed.derivations)
+    history_before = feed.history.computations
+    polls = 5
+    for _ in range(polls):
+        feed.poll()
+        for components in pages:
+            SessionRefresh.redraw(components)
+    computed = {k: feed.derivations[k] - before.get(k, 0) for k in feed.derivations}
+    kinds = {key[0] for key in computed}
+    assert kinds >= {"ClusterMemory", "WorkerMemory", "TaskProcessing", "CPUUtilization",
+                     "Occupancy", "Progress", "FeedStatus"}  # fmt: skip
+    assert set(computed.values()) == {polls}, computed
+    history = feed.history.computations - history_before
+    # One window of new rows and at most one image per poll, whatever the pages.
+    assert history["quads"] <= polls and history["image"] <= polls, history
+
+
+def test_each_page_draws_the_shared_frame():
+    feed = busy_feed()
+    (doc_a, a), (doc_b, b) = page(feed), page(feed)
+    for _ in range(3):
+        feed.poll()
+        SessionRefresh.redraw(a)
+        SessionRefresh.redraw(b)
+    for one, other in zip(a, b, strict=True):
+        if isinstance(one, FeedStatus):
+            assert one.pane.object == other.pane.object
+            continue
+        drawn = [plot_data(one), plot_data(other)]
+        assert drawn[0].keys() == drawn[1].keys()
+        for key in drawn[0]:
+            assert np.array_equal(drawn[0][key], drawn[1][key]), (type(one).__name__, key)
+    memory = next(c for c in a if isinstance(c, WorkerMemory))
+    frame = memory.frame()
+    assert np.array_equal(plot_data(memory)["right"], frame.layers[0]["right"])
+    assert memory.live_plots()[0].figure.title.text == frame.title
+
+
+def plot_data(component) -> dict:
+    """The columns of the component's largest quads, as its page holds them."""
+    figure = component.live_plots()[0].figure
+    quads = [r.data_source.data for r in figure.select({"type": GlyphRenderer})
+             if type(r.glyph).__name__ == "Quad"]  # fmt: skip
+    return dict(max(quads, key=lambda d: len(d["left"])))
+
+
+@pytest.mark.parametrize("switch", ["histogram", "bars"])
+def test_user_options_survive_updates_and_mode_switches(switch):
+    feed = busy_feed(n_workers=30)
+    memory = WorkerMemory(feed=feed, mode="bars" if switch == "histogram" else "histogram")
+    memory.element.opts(xlabel="held", bgcolor="#fafad2")
+    doc = Document()
+    doc.add_root(pn.panel(memory).get_root(doc))
+    figure = memory.live_plots()[0].figure
+    assert figure.xaxis[0].axis_label == "held" and figure.background_fill_color == "#fafad2"
+    memory.mode = switch
+    for _ in range(3):
+        feed.poll()
+        memory.update()
+    assert memory.live_plots()[0].figure is figure  # the same plot, not a new one
+    assert figure.xaxis[0].axis_label == "held" and figure.background_fill_color == "#fafad2"
+    drawn = plot_data(memory)
+    if switch == "histogram":
+        assert drawn["top"].sum() == len(feed.workers) and len(drawn["top"]) == memory.bins
+        assert figure.title.text.startswith("Memory per worker: 30 workers")
+    else:
+        managed = drawn["segment"] == "managed"
+        assert set(drawn["worker"][managed]) <= set(feed.workers["address"])
+        assert figure.title.text == "Memory per worker (30 workers)"
+
+
+def test_a_composed_element_still_updates_through_holoviews():
+    import holoviews as hv
+
+    feed = busy_feed()
+    progress = Progress(feed=feed)
+    composed = progress.element * hv.HLine(0)
+    plot = hv.renderer("bokeh").get_plot(composed)
+    title = plot.state.title.text
+    for _ in range(5):
+        feed.poll()
+        progress.update()
+    assert plot.state.title.text != title  # nothing of ours rendered it: HoloViews redrew
+    assert plot.state.title.text == progress.frame().title
