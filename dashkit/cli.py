@@ -116,6 +116,9 @@ def serve(args: argparse.Namespace) -> int:
         def app():
             return _build_layout(path, feed and Feed.shared(feed.source)).__panel__()
 
+    from dashkit.raster import warm_up_in_background
+
+    warm_up_in_background()  # compile the history aggregation before pages need it
     print(f"dashkit: serving http://{args.address}:{args.port}/{name}", file=sys.stderr)
     pn.serve(
         {name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",

@@ -52,7 +52,8 @@ logger = logging.getLogger(__name__)
 class FeedView:
     """One consistent snapshot of a Feed: everything a redraw reads.
 
-    ``version`` counts successful polls; ``generation`` counts restarts of the
+    ``version`` counts changes (successful polls, and status changes between
+    them); ``generation`` counts restarts of the
     task stream (a replay jumping back). ``tasks_total`` is the cursor after
     the newest task-stream row of this snapshot.
     """
@@ -116,6 +117,7 @@ class Feed(param.Parameterized):
         self.progress = schema.progress_frame()
         self.time: float | None = None
         self.polls = 0
+        self._version = 0  # bumped by every change a reader could see
         self.failures = 0
         self.lost = 0
         self.missing: tuple[str, ...] = ()
@@ -257,6 +259,7 @@ class Feed(param.Parameterized):
             self.lost += snap.lost
             self.missing = snap.missing
             self.polls += 1
+            self._version += 1
         self._set_status(f"degraded: {', '.join(snap.missing)}" if snap.missing else "connected")
         for listener in list(self._listeners):
             try:
@@ -282,10 +285,16 @@ class Feed(param.Parameterized):
             logger.warning("dashkit feed for %s: %s", self.source.key, status)
         elif previous.startswith("disconnected"):
             logger.info("dashkit feed for %s: %s again", self.source.key, status)
-        with param.edit_constant(self):
+        with self._lock, param.edit_constant(self):
             self.status = status
+            self._version += 1
 
     # -- reading -------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Counts every change a reader could see (the ``version`` of :meth:`view`)."""
+        return self._version
 
     def view(self) -> FeedView:
         """The data of the latest poll, all from that one poll."""
@@ -295,7 +304,7 @@ class Feed(param.Parameterized):
                     drop=True
                 )
             return FeedView(
-                version=self.polls, generation=self.generation, status=self.status,
+                version=self._version, generation=self.generation, status=self.status,
                 workers=self.workers, workers_by_address=self._workers_by_address,
                 progress=self.progress, time=self.time,
                 tasks_total=self.tasks.total, dropped=self.dropped, history=self.history,

@@ -178,7 +178,9 @@ def _cell_to_spec(cell, theme: str) -> dict:
 
 def _cell_view(cell):
     if isinstance(cell, Tabs):
-        return pn.Tabs(*cell.tabs.items(), sizing_mode="stretch_width")
+        # dynamic: a hidden tab's plot is built when it is first shown, so a
+        # page opens with one plot per cell
+        return pn.Tabs(*cell.tabs.items(), sizing_mode="stretch_width", dynamic=True)
     return cell
 
 

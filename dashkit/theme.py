@@ -101,8 +101,8 @@ WORKER_STATE_COLORS = {"idle": RED, "saturated": GREEN, "busy": BLUE}
 #: Axis labels (worker names, prefixes) are shortened to this many characters,
 #: and every plot keeps this many pixels left of its frame for them, so that
 #: a settled page never changes size when labels change.
-LABEL_CHARS = 14
-LABEL_BORDER = 100
+LABEL_CHARS = 12
+LABEL_BORDER = 110
 
 
 def short_label(text: str, most: int = LABEL_CHARS) -> str:

@@ -290,4 +290,4 @@ def test_feed_status_says_what_the_feed_says():
     feed.poll()
     status.update()
     assert status.state == "disconnected"
-    assert "did not answer" in status._html.object
+    assert "did not answer" in status.html

@@ -72,7 +72,7 @@ def test_a_live_update_makes_no_model_and_sends_only_data_and_named_properties()
         assert len(doc.models) == models
     data = (ColumnDataChangedEvent, ColumnsStreamedEvent, ColumnsPatchedEvent)
     changed = {(type(e.model).__name__, e.attr) for e in events if isinstance(e, ModelChangedEvent)}
-    assert changed <= LIVE_PROPERTIES | {("HTML", "text")}, changed - LIVE_PROPERTIES
+    assert changed <= LIVE_PROPERTIES | {("Div", "text")}, changed - LIVE_PROPERTIES
     assert all(isinstance(e, (*data, ModelChangedEvent)) for e in events), {
         type(e).__name__ for e in events}  # fmt: skip
     streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]
@@ -103,14 +103,14 @@ def test_three_pages_on_one_feed_compute_each_frame_once_per_poll():
 
 def test_each_page_draws_the_shared_frame():
     feed = busy_feed()
-    (doc_a, a), (doc_b, b) = page(feed), page(feed)
+    (_, a), (_, b) = page(feed), page(feed)
     for _ in range(3):
         feed.poll()
         SessionRefresh.redraw(a)
         SessionRefresh.redraw(b)
     for one, other in zip(a, b, strict=True):
         if isinstance(one, FeedStatus):
-            assert one.pane.object == other.pane.object
+            assert one.html == other.html
             continue
         drawn = [plot_data(one), plot_data(other)]
         assert drawn[0].keys() == drawn[1].keys()

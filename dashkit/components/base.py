@@ -26,10 +26,10 @@ from typing import ClassVar
 
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 from bokeh.core.properties import field
+from bokeh.models import FixedTicker
 
 from dashkit import theme
 from dashkit.components import compat
@@ -60,8 +60,10 @@ class Component(Registered, pn.viewable.Viewer):
 
     feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
     period = param.Integer(
-        default=500, bounds=(50, None), doc="Milliseconds between redraws in a live session."
-    )
+        default=200, bounds=(50, None),
+        doc="Fewest milliseconds between two redraws in a live session; a page redraws "
+        "after each poll of its feed.",
+    )  # fmt: skip
     height = param.Integer(default=300, bounds=(50, None), doc="Plot height in pixels.")
     min_width = param.Integer(default=200, bounds=(50, None), doc="Smallest plot width, pixels.")
     theme = param.Selector(
@@ -80,6 +82,7 @@ class Component(Registered, pn.viewable.Viewer):
         self._pane: pn.viewable.Viewable | None = None
         self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._shown: object = None
+        self._drawn: PlotFrame | None = None  # the frame HoloViews drew last
 
     @property
     def element(self) -> hv.DynamicMap:
@@ -123,9 +126,14 @@ class Component(Registered, pn.viewable.Viewer):
         raise NotImplementedError
 
     def _streamed(self) -> hv.DynamicMap:
-        """A DynamicMap drawing the frames sent to ``self._pipe`` (made here)."""
-        self._pipe = hv.streams.Pipe(data=self.frame())
-        return hv.DynamicMap(lambda data: self.draw(data), streams=[self._pipe])
+        """A DynamicMap of the newest frame, redrawn by HoloViews when ``self._pipe``
+        is sent (made here): the path of displays the live path does not reach."""
+        self._pipe = hv.streams.Pipe(data=None)
+        return hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._pipe])
+
+    def _draw_newest(self) -> hv.Element:
+        self._drawn = self.frame()
+        return self.draw(self._drawn)
 
     def export_element(self) -> hv.Element:
         """A static copy of what is drawn now, for exports (no streams attached)."""
@@ -145,7 +153,6 @@ class Component(Registered, pn.viewable.Viewer):
         self._shown = frame
         plots = self.live_plots()
         if plots and all(p.fits(frame) for p in plots):
-            self._pipe.update(data=frame)  # what a later render or re-render draws
             for plot in plots:
                 plot.show(frame, self.title)
         else:  # shown by HoloViews alone (a composed element, mapped options)
@@ -167,9 +174,9 @@ class Component(Registered, pn.viewable.Viewer):
         return plots
 
     def _attached(self, plot: LivePlot) -> None:
-        """A plot is seen for the first time: HoloViews drew it from the pipe's frame."""
-        if isinstance(self._pipe.data, PlotFrame):
-            plot.assume(self._pipe.data)
+        """A plot is seen for the first time: HoloViews drew it from ``self._drawn``."""
+        if isinstance(self._drawn, PlotFrame):
+            plot.assume(self._drawn)
 
     @property
     def pane(self) -> pn.viewable.Viewable | None:
@@ -198,10 +205,16 @@ class Component(Registered, pn.viewable.Viewer):
         return self._pane
 
 
-def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str]) -> hv.Rectangles:
-    """A ``hv.Rectangles`` of frame columns (``x0``, ``y0``, ``x1``, ``y1`` and ``vdims``)."""
-    names = ["x0", "y0", "x1", "y1", *vdims]
-    return hv.Rectangles(pd.DataFrame({k: columns[k] for k in names}), names[:4], vdims)
+def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str],
+               kdims: tuple[str, ...] = ("x0", "y0", "x1", "y1")) -> hv.Rectangles:  # fmt: skip
+    """A ``hv.Rectangles`` of frame columns ``kdims`` (the corners) and ``vdims``.
+
+    The value dimensions only colour the glyph and fill the hover; they get a
+    declared range, and text stays in object arrays (a pandas string column
+    is taken as categorical), so HoloViews does not scan them, often tens of
+    thousands of strings, whenever it draws."""
+    data = {k: np.asarray(columns[k]) for k in (*kdims, *vdims)}
+    return hv.Rectangles(data, list(kdims), [hv.Dimension(v, range=(0, 1)) for v in vdims])
 
 
 def rectangle_columns(x0, y0, x1, y1, **vdims) -> dict[str, np.ndarray]:
@@ -211,12 +224,11 @@ def rectangle_columns(x0, y0, x1, y1, **vdims) -> dict[str, np.ndarray]:
             "top": y1, **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
 
 
-def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple | None:
+def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple:
     """Y ticks naming each bar, shortened to fit the room every plot keeps for
-    them (the full name is in the hover); None (numbered ticks) when there are
-    none or too many."""
-    if not labels or len(labels) > most:
-        return None
+    them (the full name is in the hover); none when there are more than ``most``."""
+    if len(labels) > most:
+        return ()
     positions = range(len(labels)) if positions is None else positions
     return tuple(zip(positions, map(theme.short_label, labels), strict=True))
 
@@ -253,5 +265,11 @@ def _chrome(palette: theme.Palette, label_room: int):
         for grid in (*figure.xgrid, *figure.ygrid):
             grid.grid_line_color = palette.grid
         figure.toolbar.logo = None
+        # Live updates set the y ticks on this one ticker: a model made during
+        # a live update could reach the browser after the change that uses it.
+        for axis in figure.yaxis:
+            if not isinstance(axis.ticker, FixedTicker):
+                axis.ticker = FixedTicker(ticks=[])
+                axis.major_label_overrides = {}
 
     return hook

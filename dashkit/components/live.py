@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
-from bokeh.models import BasicTicker, FixedTicker
+from bokeh.models import FixedTicker
 
 Columns = Mapping[str, np.ndarray]
 
@@ -39,14 +39,14 @@ class PlotFrame:
     under the names HoloViews gives that layer's ``ColumnDataSource`` (an
     empty mapping for a layer without data, such as a line). ``marks`` puts
     a layer's line annotation at a position (None hides it). ``yticks`` are
-    ``(position, label)`` pairs, or None for numbered ticks.
+    ``(position, label)`` pairs.
     """
 
     layers: tuple[Columns, ...]
     title: str = ""
     x_range: tuple[float, float] | None = None
     y_range: tuple[float, float] | None = None
-    yticks: tuple[tuple[float, str], ...] | None = None
+    yticks: tuple[tuple[float, str], ...] = ()
     marks: Mapping[int, float | None] = dataclasses.field(default_factory=dict)
 
     def keep_unchanged(self, previous: PlotFrame | None) -> PlotFrame:
@@ -159,21 +159,14 @@ class LivePlot:
         if bokeh_range.start != start or bokeh_range.end != end:
             bokeh_range.update(start=start, end=end)
 
-    def set_yticks(self, ticks: tuple[tuple[float, str], ...] | None) -> None:
-        """Label the y axis at ``ticks``, or number it when None."""
+    def set_yticks(self, ticks: tuple[tuple[float, str], ...]) -> None:
+        """Label the y axis at ``ticks`` (on the plot's FixedTicker; see the theme hook)."""
         axis = self.figure.yaxis[0] if self.figure.yaxis else None
-        if axis is None:
-            return
-        if ticks is None:
-            if isinstance(axis.ticker, FixedTicker):
-                axis.ticker = BasicTicker()  # a mode switch, not a tick
-                axis.major_label_overrides = {}
+        if axis is None or not isinstance(axis.ticker, FixedTicker):
             return
         positions = [p for p, _ in ticks]
         overrides = {p: label for p, label in ticks}
-        if not isinstance(axis.ticker, FixedTicker):
-            axis.ticker = FixedTicker(ticks=positions)
-        elif list(axis.ticker.ticks) != positions:
+        if list(axis.ticker.ticks) != positions:
             axis.ticker.ticks = positions
         if axis.major_label_overrides != overrides:
             axis.major_label_overrides = overrides

@@ -74,6 +74,14 @@ def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndar
     return {k: v[keep] for k, v in columns.items()}
 
 
+def count_ticks(most: int, ticks: int = 5) -> list[int]:
+    """About ``ticks`` round whole numbers from 0 to at least ``most``."""
+    raw = most / (ticks - 1)
+    step = 10 ** np.floor(np.log10(raw)) if raw >= 1 else 1
+    step = next(m * step for m in (1, 2, 5, 10) if m * step >= raw)
+    return [int(step * i) for i in range(int(np.ceil(most / step)) + 1)]
+
+
 class _MemoryBars(Component):
     thresholds = param.ClassSelector(
         class_=theme.MemoryThresholds,
@@ -103,7 +111,7 @@ class _MemoryBars(Component):
     def draw(self, frame: PlotFrame) -> hv.Overlay:
         limit = frame.marks.get(1)
         rects = rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) if frame.yticks else None,
+            yticks=list(frame.yticks) or None,
             title=self.title or frame.title, xlim=frame.x_range, ylim=frame.y_range,
         )  # fmt: skip
         return rects * hv.VLine(np.nan if limit is None else limit)
@@ -213,12 +221,13 @@ class WorkerMemory(_MemoryBars):
             bytes=counts.astype(float), worker=np.array([f"{c} workers" for c in counts], object),
             **{f: (ranges if f == "process_text" else blank) for f in _TEXT_FIELDS},
         )  # fmt: skip
+        most = max(int(counts.max(initial=0)), 1)
         limits = workers["memory_limit"].to_numpy(float)
         over = int(((limits > 0) & (process >= limits * self.thresholds.orange)).sum())
         title = (f"Memory per worker: {len(workers)} workers, {over} over "
                  f"{self.thresholds.orange:.0%} of their limit")  # fmt: skip
         return PlotFrame(
             layers=(columns, {}), title=title, x_range=(0.0, top * 1.02),
-            y_range=(0.0, max(int(counts.max(initial=0)), 1) * 1.05), yticks=None,
+            y_range=(0.0, most * 1.05), yticks=tuple((c, str(c)) for c in count_ticks(most)),
             marks={1: limit or None},
         )  # fmt: skip

@@ -90,7 +90,7 @@ class WorkerBars(Component):
 
     def draw(self, frame: PlotFrame) -> hv.Rectangles:
         return rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) if frame.yticks else None, xlim=frame.x_range,
+            yticks=list(frame.yticks) or None, xlim=frame.x_range,
             ylim=frame.y_range, title=self.title or frame.title,
         )  # fmt: skip
 

@@ -135,7 +135,7 @@ class Progress(Component):
         labels = frame.layers[1]
         text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
         bars = rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) if frame.yticks else None, ylim=frame.y_range,
+            yticks=list(frame.yticks) or None, ylim=frame.y_range,
             title=self.title or frame.title,
         )  # fmt: skip
         return bars * text

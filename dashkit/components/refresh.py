@@ -3,7 +3,9 @@
 A served page holds several components. Each with its own periodic callback
 meant one document lock and one websocket message per component per tick.
 So each document gets one :class:`SessionRefresh`, which redraws its
-components in one batch from one consistent snapshot of each feed.
+components in one batch from one consistent snapshot of each feed, soon
+after each poll of the feed (it looks every :data:`CHECK_PERIOD` ms; a look
+that finds nothing new costs next to nothing).
 
 A redraw is cheap (the frames are computed once per poll for all pages and
 moved straight into Bokeh models), but a server can still have more pages
@@ -20,6 +22,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import panel as pn
+from bokeh.core.property.validation import validate
+from panel.io.state import set_curdoc
 
 from dashkit.components import compat
 
@@ -31,6 +35,9 @@ if TYPE_CHECKING:
 
 BUDGET = 0.5
 """Share of one core that redraws of all sessions together may use."""
+
+CHECK_PERIOD = 100
+"""Milliseconds between looks for a new poll of the page's feeds."""
 
 
 class SessionRefresh:
@@ -46,23 +53,27 @@ class SessionRefresh:
     _by_document: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
     _live: weakref.WeakSet = weakref.WeakSet()
 
-    def __init__(self, doc: Document, period: int):
+    def __init__(self, doc: Document):
         self.components: list[Component] = []
+        self._doc = doc
         self._due: dict[int, float] = {}
+        self._seen: dict[int, int] = {}  # feed version each component last drew
         self._next_round = 0.0
-        self._callback = pn.state.add_periodic_callback(self._tick, period=period)
         SessionRefresh._live.add(self)
         if doc.session_context is not None:
+            # Bokeh's own callback: Panel's marks the process busy at every call,
+            # which every other page's busy indicator then hears.
+            self._callback = doc.add_periodic_callback(self._tick, CHECK_PERIOD)
             pn.state.on_session_destroyed(self._on_session_destroyed)
+        else:  # a notebook: Panel runs it on the kernel's event loop
+            self._callback = pn.state.add_periodic_callback(self._tick, period=CHECK_PERIOD)
 
     @classmethod
     def join(cls, component: Component, doc: Document) -> SessionRefresh:
         """Add ``component`` to the redraw loop of ``doc`` (made on first use)."""
         refresh = cls._by_document.get(doc)
         if refresh is None:
-            refresh = cls._by_document[doc] = cls(doc, component.period)
-        elif component.period < refresh._callback.period:
-            refresh._callback.period = component.period
+            refresh = cls._by_document[doc] = cls(doc)
         if component not in refresh.components:
             refresh.components.append(component)
         return refresh
@@ -77,7 +88,9 @@ class SessionRefresh:
             return False
         components = list(components)
         views = {}
-        with pn.io.hold():
+        # Frames are built to fit their models: Bokeh's type checks of every
+        # assigned value were the largest part of a redraw.
+        with pn.io.hold(), validate(False):
             for component in components:
                 feed = component.feed
                 if feed not in views:
@@ -91,16 +104,27 @@ class SessionRefresh:
         return True
 
     def _tick(self) -> None:
+        with set_curdoc(self._doc):
+            self._round()
+
+    def _round(self) -> None:
         now = time.monotonic()
-        if now < self._next_round:
+        # Changes made before the browser has loaded the page can be lost, and
+        # a live update sends only what changed: start once it has.
+        if now < self._next_round or not pn.state.loaded:
             return
-        due = [c for c in self.components if now >= self._due.get(id(c), 0.0)]
+        due = [c for c in self.components if c.feed.version != self._seen.get(id(c))
+               and now >= self._due.get(id(c), 0.0)]  # fmt: skip
+        if not due:
+            return
+        versions = [c.feed.version for c in due]
         began = time.perf_counter()
         if not self.redraw(due):
             SessionRefresh._live.discard(self)  # costs nothing until it reconnects
             return
         SessionRefresh._live.add(self)
-        for component in due:
+        for component, version in zip(due, versions, strict=True):
+            self._seen[id(component)] = version
             self._due[id(component)] = now + component.period / 1000
         cost = time.perf_counter() - began
         # n sessions each spending `cost` per round stay within BUDGET when
@@ -108,7 +132,7 @@ class SessionRefresh:
         self._next_round = now + cost * len(SessionRefresh._live) / BUDGET
 
     def _on_session_destroyed(self, _context) -> None:
-        self._callback.stop()
+        # Bokeh removes a destroyed session's own callbacks itself.
         SessionRefresh._live.discard(self)
         for component in self.components:
             component.release()

@@ -29,23 +29,23 @@ reset tool follows again. Exports show the whole history.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import param
 from bokeh.events import RangesUpdate, Reset
 
 from dashkit import raster, theme
-from dashkit.components.base import Component, color_from_columns
+from dashkit.components.base import Component, color_from_columns, rectangles
 from dashkit.components.live import LivePlot
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 
 _HOVER = [("Key", "key"), ("Prefix", "prefix"), ("Action", "action"),
           ("Duration", "duration"), ("Worker", "worker"), ("Thread", "thread")]  # fmt: skip
-_KDIMS = ["start", "y0", "stop", "y1"]
+_KDIMS = ("start", "y0", "stop", "y1")
 _VDIMS = ["key", "prefix", "action", "duration", "worker", "thread", "color", "alpha"]
 _RECENT_OPTIONS = {
     "hooks": [color_from_columns], "line_width": 0, "xlabel": "seconds", "ylabel": "",
@@ -70,11 +70,6 @@ class Window:
     def columns(self) -> dict:
         """The rectangles' columns (computed on first use, shared through the history)."""
         return self.history.quads(self.first, self.last)
-
-
-def _rectangles(columns) -> hv.Rectangles:
-    names = _KDIMS + _VDIMS
-    return hv.Rectangles(pd.DataFrame({k: columns[k] for k in names}), _KDIMS, _VDIMS)
 
 
 class TaskStream(Component):
@@ -109,12 +104,14 @@ class TaskStream(Component):
 
     def __init__(self, **params):
         super().__init__(**params)
-        raster.warm_up_in_background()
         self._following = True
+        self._watched: weakref.WeakSet = weakref.WeakSet()
         self._range = hv.streams.RangeXY()
         self._size = hv.streams.PlotSize()
-        self._recent = hv.streams.Pipe(data=self.window(self.feed.view()))
-        recent = hv.DynamicMap(self._draw_recent, streams=[self._recent]).opts(**_RECENT_OPTIONS)
+        self._recent = hv.streams.Pipe(data=None)
+        self._drawn_window: Window | None = None
+        recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
+        recent = recent.opts(**_RECENT_OPTIONS)
         history = hv.DynamicMap(self._draw_history, streams=[self._range, self._size])
         # Only the quads set the axes, so following tracks the newest rows; the
         # image and the hover layer are drawn for whatever range is in view.
@@ -161,27 +158,32 @@ class TaskStream(Component):
         # Browsers refuse textures past a few thousand pixels a side.
         height = min(max(self.feed.history.n_rows, 1) * 8, 2048)
         history = self._draw_history(None, None, width=width, height=height)
-        recent = self._draw_recent(self.window(self.feed.view())).opts(**_RECENT_OPTIONS)
+        recent = rectangles(self.window(self.feed.view()).columns, _VDIMS, _KDIMS)
+        recent = recent.opts(**_RECENT_OPTIONS)
         return (history * recent).opts(
             hv.opts.Overlay(title=self.title or "Task stream", **self._style())
         )
 
     def _style(self, *hooks, label_room: int = 10) -> dict:
         # No y axis: no labels to keep room for.
-        style = super()._style(*hooks, label_room=label_room)
+        style = super()._style(self._watch_interactions, *hooks, label_room=label_room)
         style.update(framewise=False, default_tools=[])
         return style
 
     # -- live updates ------------------------------------------------------------
 
     def show(self, view: FeedView) -> None:
+        if len(view.history) > self.dense_threshold // 2:
+            # Compile the aggregation (seconds of JIT) before the first dense frame
+            # needs it, not at start, where it would slow every page's first paint.
+            raster.warm_up_in_background()
         plots = self.live_plots()
         window = self.window(view)
         if not plots or not all(p.fits_layer(RECENT, _COLUMN_NAMES) for p in plots):
-            if window.last != self._recent.data.last or window.layout != self._recent.data.layout:
-                self._recent.event(data=window)  # shown by HoloViews alone
+            drawn = self._drawn_window
+            if drawn is None or (drawn.last, drawn.layout) != (window.last, window.layout):
+                self._recent.event(data=None)  # shown by HoloViews alone: redraw the newest
             return
-        self._recent.update(data=window)  # what a later render draws
         for plot in plots:
             self._stream(plot, window)
             if self._following:
@@ -190,14 +192,24 @@ class TaskStream(Component):
             self._refresh_image(plot, view.history)
 
     def _attached(self, plot: LivePlot) -> None:
-        plot.memo["window"] = self._recent.data  # HoloViews drew it from the pipe's window
-        plot.figure.on_event(RangesUpdate, self._stop_following)
-        plot.figure.on_event(Reset, self._follow)
+        plot.memo["window"] = self._drawn_window  # what HoloViews drew
+
+    def _watch_interactions(self, plot, _element) -> None:
+        """Hook: zooming or panning stops following, the reset tool follows again.
+
+        Registered while HoloViews builds the figure, so the browser is told
+        which events to send before the page is written."""
+        figure = plot.state
+        if figure not in self._watched:
+            self._watched.add(figure)
+            figure.on_event(RangesUpdate, self._stop_following)
+            figure.on_event(Reset, self._follow)
 
     def _stream(self, plot: LivePlot, window: Window) -> None:
         """Send the rows ``plot`` does not have: new rows only, unless rows moved."""
         drawn = plot.memo["window"]
-        same = drawn.generation == window.generation and drawn.layout == window.layout
+        same = (drawn is not None and drawn.generation == window.generation
+                and drawn.layout == window.layout)  # fmt: skip
         if same and window.first <= drawn.last <= window.last:
             if drawn.last < window.last:
                 rows = window.history.quads(drawn.last, window.last)
@@ -233,8 +245,9 @@ class TaskStream(Component):
     def _y_range(history: TaskHistory) -> tuple[float, float]:
         return -0.5, max(history.n_rows, 1) - 0.5
 
-    def _draw_recent(self, data: Window):
-        return _rectangles(data.columns)
+    def _draw_newest(self) -> hv.Rectangles:
+        self._drawn_window = self.window(self.feed.view())
+        return rectangles(self._drawn_window.columns, _VDIMS, _KDIMS)
 
     def _view_ranges(self, history: TaskHistory, x_range, y_range):
         if len(history) == 0:
@@ -275,7 +288,7 @@ class TaskStream(Component):
             in_view = history.in_range(history.oldest, older, x_range)
             if in_view.size <= self.hover_limit:
                 cursors = in_view
-        return _rectangles(history.quads_at(cursors))
+        return rectangles(history.quads_at(cursors), _VDIMS, _KDIMS)
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""

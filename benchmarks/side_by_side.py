@@ -1,0 +1,210 @@
+"""dashkit's status page side by side with Dask's own /status, on one cluster.
+
+    python benchmarks/side_by_side.py [--tabs 1 6] [--seconds 20]
+
+Starts ``dask scheduler`` (its dashboard on), two ``dask worker`` processes
+(2 threads each) and a steady workload of short sleeping tasks whose sums
+pull data across workers, then ``dashkit serve --scheduler`` for the same
+scheduler. For each K it opens K headless Chromium tabs of each page and
+prints, per page:
+
+* server CPU: the CPU share of the process serving the page (the scheduler
+  for Dask's page, ``dashkit serve`` for dashkit's) minus its share with no
+  tab open;
+* updates (PATCH-DOC messages) per tab per second and KB received per tab per
+  second;
+* open time: from navigation until every plot of the page is drawn.
+
+Every process it starts is stopped at the end. Needs Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from distributed import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DRAWN = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
+    && Bokeh.documents.every(d => d.is_idle)
+    && document.querySelectorAll('canvas').length + [...Bokeh.documents].reduce(
+        (n, d) => n + [...d.all_models].filter(m => m.type === 'Figure').length, 0) > 0"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_url(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def _slow_inc(x: int) -> int:
+    time.sleep(random.uniform(0.01, 0.05))
+    return x + 1
+
+
+def _slow_sum(*xs: int) -> int:
+    time.sleep(0.01)
+    return sum(xs)
+
+
+def workload(address: str, stop: threading.Event) -> None:
+    """Short sleeping tasks; each sum pulls its inputs from other workers."""
+    with Client(address, set_as_default=False) as client:
+        while not stop.is_set():
+            incs = client.map(_slow_inc, range(200), pure=False)
+            sums = [client.submit(_slow_sum, *incs[i : i + 4], pure=False)
+                    for i in range(0, 200, 4)]  # fmt: skip
+            client.submit(_slow_sum, *sums, pure=False).result()
+
+
+def cpu_share(process: psutil.Process, seconds: float, page=None) -> float:
+    """The process's CPU share (of one core) over ``seconds``; pumps ``page``'s events."""
+    before = process.cpu_times()
+    began = time.monotonic()
+    if page is not None:
+        page.wait_for_timeout(seconds * 1000)
+    else:
+        time.sleep(seconds)
+    after = process.cpu_times()
+    used = (after.user - before.user) + (after.system - before.system)
+    return used / (time.monotonic() - began)
+
+
+class Tab:
+    """One browser tab and what its websocket receives."""
+
+    def __init__(self, context, url: str):
+        self.page = context.new_page()
+        self.updates = 0
+        self.bytes = 0
+        self.page.on("websocket", self._attach)
+        began = time.monotonic()
+        self.page.goto(url)
+        self.page.wait_for_function(DRAWN, timeout=120_000, polling=50)
+        self.open_time = time.monotonic() - began
+
+    def _attach(self, ws) -> None:
+        ws.on("framereceived", self._received)
+
+    def _received(self, payload) -> None:
+        self.bytes += len(payload)
+        if isinstance(payload, str) and '"msgtype": "PATCH-DOC"' in payload:
+            self.updates += 1
+
+    def reset(self) -> None:
+        self.updates = self.bytes = 0
+
+
+def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: float) -> dict:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        opened = [Tab(context, url) for _ in range(tabs)]
+        opened[0].page.wait_for_timeout(3000)  # let the pages settle
+        for tab in opened:
+            tab.reset()
+        share = cpu_share(process, seconds, opened[0].page)
+        return {
+            "cpu": share,
+            "updates": statistics.mean(t.updates for t in opened) / seconds,
+            "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
+            "open": statistics.mean(t.open_time for t in opened),
+        }
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tabs", type=int, nargs="+", default=[1, 6])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        sys.exit("side_by_side: needs Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    scheduler_port, dask_port, dashkit_port = free_port(), free_port(), free_port()
+    address = f"tcp://127.0.0.1:{scheduler_port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    started: list[subprocess.Popen] = []
+    stop = threading.Event()
+    runner: threading.Thread | None = None
+    log = subprocess.DEVNULL
+    try:
+        scheduler = subprocess.Popen(
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(scheduler_port),
+             "--dashboard-address", f"127.0.0.1:{dask_port}"], stdout=log, stderr=log, env=env)
+        started.append(scheduler)
+        wait_for_url(f"http://127.0.0.1:{dask_port}/status")
+        for _ in range(2):
+            started.append(subprocess.Popen(
+                [str(BIN / "dask"), "worker", address, "--nthreads", "2", "--host", "127.0.0.1",
+                 "--no-dashboard"], stdout=log, stderr=log, env=env))  # fmt: skip
+        with Client(address, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+        runner = threading.Thread(target=workload, args=(address, stop), daemon=True)
+        runner.start()
+        dashkit = subprocess.Popen(
+            [str(BIN / "dashkit"), "serve", "--scheduler", address, "--port", str(dashkit_port),
+             "--address", "127.0.0.1"], stdout=log, stderr=log, cwd=ROOT, env=env)  # fmt: skip
+        started.append(dashkit)
+        pages = {
+            "Dask /status": (f"http://127.0.0.1:{dask_port}/status", scheduler.pid),
+            "dashkit status": (f"http://127.0.0.1:{dashkit_port}/status", dashkit.pid),
+        }
+        wait_for_url(pages["dashkit status"][0])
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+            print(f"{args.seconds:g} s per measurement, 2 workers x 2 threads, steady workload")
+            print("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time |")
+            print("|---|---:|---:|---:|---:|---:|")
+            idle = {name: cpu_share(psutil.Process(pid), args.seconds)
+                    for name, (_, pid) in pages.items()}  # fmt: skip
+            for tabs in args.tabs:
+                for name, (url, pid) in pages.items():
+                    result = measure(browser, url, psutil.Process(pid), tabs, args.seconds)
+                    print(f"| {name} | {tabs} | {100 * (result['cpu'] - idle[name]):.1f} % "
+                          f"| {result['updates']:.1f} | {result['kbps']:.0f} "
+                          f"| {result['open']:.1f} s |", flush=True)  # fmt: skip
+            browser.close()
+    finally:
+        stop.set()
+        if runner is not None:
+            runner.join(timeout=60)  # the round under way ends; then the cluster goes
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    main()

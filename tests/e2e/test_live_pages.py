@@ -1,0 +1,73 @@
+"""Live pages on a busy cluster: each page stays still and stays fresh, five at once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.conftest import free_port
+from tests.e2e.conftest import wait_until
+from tests.helpers import BIN, Served
+
+PAGES = 5
+WINDOW = 20.0  # seconds measured after the pages settled
+
+
+class Frames:
+    """What one page's websocket carries: updates received, size reports sent."""
+
+    def __init__(self, page):
+        self.updates: list[float] = []
+        self.size_reports: list[tuple[float, str]] = []
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framereceived", self._received)
+        ws.on("framesent", self._sent)
+
+    def _received(self, payload) -> None:
+        if isinstance(payload, str) and '"msgtype":"PATCH-DOC"' in payload.replace(" ", ""):
+            self.updates.append(time.monotonic())
+
+    def _sent(self, payload) -> None:
+        if not isinstance(payload, str) or '"kind":"ModelChanged"' not in payload.replace(" ", ""):
+            return
+        for event in json.loads(payload).get("events", []):
+            if event.get("attr") in ("inner_width", "inner_height", "outer_width", "outer_height"):
+                self.size_reports.append((time.monotonic(), f"{event['attr']}={event['new']}"))
+
+    def quiet_for(self, seconds: float) -> bool:
+        """No size report for ``seconds`` (the page has settled)."""
+        last = self.size_reports[-1][0] if self.size_reports else 0.0
+        return time.monotonic() - last >= seconds
+
+
+def test_five_busy_pages_each_redraw_twice_a_second_without_resizing(open_page, tmp_path):
+    port = free_port()
+    # No scheduler given: an embedded LocalCluster running the demo workload.
+    server = Served(
+        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
+         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
+        port, "status", tmp_path,
+    )  # fmt: skip
+    try:
+        server.wait()
+        pages = [open_page(f"live-{i}") for i in range(PAGES)]
+        frames = [Frames(page.page) for page in pages]
+        for page in pages:
+            page.goto(server.url)
+        for page in pages:
+            wait_until(lambda p=page: p.state() == "connected", timeout=90, what="connected")
+            wait_until(lambda p=page: max(p.plot("Task stream")["rows"]) > 50, timeout=90,
+                       what="the task stream drawing the demo workload")  # fmt: skip
+        for page, seen in zip(pages, frames, strict=True):
+            wait_until(lambda s=seen: s.quiet_for(5), timeout=60, what=f"{page.name} settled")
+        began = time.monotonic()
+        time.sleep(WINDOW)  # the measuring window, not a wait for a condition
+        for page, seen in zip(pages, frames, strict=True):
+            resized = [report for t, report in seen.size_reports if t >= began]
+            assert not resized, f"{page.name} changed size while updating: {resized}"
+            rate = sum(1 for t in seen.updates if t >= began) / WINDOW
+            assert rate >= 2, f"{page.name}: {rate:.1f} updates per second"
+    finally:
+        server.stop()
