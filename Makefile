@@ -48,7 +48,7 @@ test: install-test chromium
 lint: install-test
 	$(BIN)/ruff check dashkit tests layouts benchmarks
 
-bench: install-test
+bench: install-test chromium
 	$(BIN)/python benchmarks/run.py
 
 clean:
