@@ -16,7 +16,7 @@ from tests.helpers import BIN, Served
 
 PAGES = 5
 WINDOW = 20.0  # seconds measured after the pages settled
-MIN_RATE = 0.4  # updates per second every page must receive
+MIN_RATE = 0.1  # updates per second every page must receive: none is starved
 
 
 class Frames:
