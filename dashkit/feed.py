@@ -53,9 +53,9 @@ class FeedView:
     """One consistent snapshot of a Feed: everything a redraw reads.
 
     ``version`` counts changes (successful polls, and status changes between
-    them); ``generation`` counts restarts of the
-    task stream (a replay jumping back). ``tasks_total`` is the cursor after
-    the newest task-stream row of this snapshot.
+    them); ``generation`` counts restarts of the task stream (a replay
+    jumping back). ``tasks_total`` is the cursor after the newest task-stream
+    row of this snapshot.
     """
 
     version: int
@@ -129,7 +129,7 @@ class Feed(param.Parameterized):
         self._thread: threading.Thread | None = None
         self._linger_timer: threading.Timer | None = None
         self._lock = threading.RLock()
-        self._derived: dict[Hashable, tuple[int, int, Any]] = {}
+        self._derived: dict[Hashable, tuple[int, Any]] = {}  # key -> (version, value)
         self._derive_lock = threading.Lock()
         #: How often each key was computed by :meth:`derive` (once per poll at most).
         self.derivations: Counter = Counter()
@@ -318,14 +318,15 @@ class Feed(param.Parameterized):
         snapshot get the same object. ``previous`` is the value computed for
         the poll before (or None), so unchanged parts can be kept as they were.
         """
-        stamp = (view.version, view.generation)
+        # A restart of the task stream comes with a poll, so the version alone
+        # names the snapshot.
         with self._derive_lock:
-            cached = self._derived.get(key)
-            if cached is not None and cached[:2] == stamp:
-                return cached[2]
-            value = compute(view, cached[2] if cached is not None else None)
+            version, previous = self._derived.get(key, (None, None))
+            if version == view.version:
+                return previous
+            value = compute(view, previous)
             self.derivations[key] += 1
-            self._derived[key] = (*stamp, value)
+            self._derived[key] = (view.version, value)
             return value
 
     def since(self, cursor: int) -> TaskRows:

@@ -66,6 +66,7 @@ def rasterize(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, cls: np.ndarray,
 
 
 _warm = threading.Lock()
+_start = threading.Lock()
 _warmed = False
 
 
@@ -85,7 +86,13 @@ def warm_up() -> None:
         _warmed = True
 
 
+_warming: threading.Thread | None = None
+
+
 def warm_up_in_background() -> None:
-    """Start :func:`warm_up` on a daemon thread unless it already ran."""
-    if not _warmed:
-        threading.Thread(target=warm_up, name="dashkit-warm-up", daemon=True).start()
+    """Start :func:`warm_up` on a daemon thread, once per process (cheap to call again)."""
+    global _warming
+    with _start:
+        if _warming is None and not _warmed:
+            _warming = threading.Thread(target=warm_up, name="dashkit-warm-up", daemon=True)
+            _warming.start()

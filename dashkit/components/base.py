@@ -125,6 +125,14 @@ class Component(Registered, pn.viewable.Viewer):
         """The HoloViews element of ``frame``: what a first render or an export draws."""
         raise NotImplementedError
 
+    def _frame_opts(self, frame: PlotFrame) -> dict:
+        """The options that draw ``frame``'s title, ranges and y ticks with HoloViews."""
+        opts = {"title": self.title or frame.title, "yticks": list(frame.yticks) or None,
+                "ylim": frame.y_range}  # fmt: skip
+        if frame.x_range is not None:
+            opts["xlim"] = frame.x_range
+        return opts
+
     def _streamed(self) -> hv.DynamicMap:
         """A DynamicMap of the newest frame, redrawn by HoloViews when ``self._pipe``
         is sent (made here): the path of displays the live path does not reach."""

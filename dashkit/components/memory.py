@@ -110,10 +110,7 @@ class _MemoryBars(Component):
 
     def draw(self, frame: PlotFrame) -> hv.Overlay:
         limit = frame.marks.get(1)
-        rects = rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) or None,
-            title=self.title or frame.title, xlim=frame.x_range, ylim=frame.y_range,
-        )  # fmt: skip
+        rects = rectangles(frame.layers[0], _VDIMS).opts(**self._frame_opts(frame))
         return rects * hv.VLine(np.nan if limit is None else limit)
 
     @staticmethod

@@ -89,10 +89,7 @@ class WorkerBars(Component):
         )  # fmt: skip
 
     def draw(self, frame: PlotFrame) -> hv.Rectangles:
-        return rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) or None, xlim=frame.x_range,
-            ylim=frame.y_range, title=self.title or frame.title,
-        )  # fmt: skip
+        return rectangles(frame.layers[0], _VDIMS).opts(**self._frame_opts(frame))
 
 
 class TaskProcessing(WorkerBars):

@@ -134,8 +134,5 @@ class Progress(Component):
     def draw(self, frame: PlotFrame) -> hv.Overlay:
         labels = frame.layers[1]
         text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
-        bars = rectangles(frame.layers[0], _VDIMS).opts(
-            yticks=list(frame.yticks) or None, ylim=frame.y_range,
-            title=self.title or frame.title,
-        )  # fmt: skip
+        bars = rectangles(frame.layers[0], _VDIMS).opts(**self._frame_opts(frame))
         return bars * text

@@ -63,10 +63,10 @@ class SessionRefresh:
         if doc.session_context is not None:
             # Bokeh's own callback: Panel's marks the process busy at every call,
             # which every other page's busy indicator then hears.
-            self._callback = doc.add_periodic_callback(self._tick, CHECK_PERIOD)
+            doc.add_periodic_callback(self._tick, CHECK_PERIOD)
             pn.state.on_session_destroyed(self._on_session_destroyed)
         else:  # a notebook: Panel runs it on the kernel's event loop
-            self._callback = pn.state.add_periodic_callback(self._tick, period=CHECK_PERIOD)
+            pn.state.add_periodic_callback(self._tick, period=CHECK_PERIOD)
 
     @classmethod
     def join(cls, component: Component, doc: Document) -> SessionRefresh:

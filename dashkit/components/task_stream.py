@@ -175,7 +175,7 @@ class TaskStream(Component):
     def show(self, view: FeedView) -> None:
         if len(view.history) > self.dense_threshold // 2:
             # Compile the aggregation (seconds of JIT) before the first dense frame
-            # needs it, not at start, where it would slow every page's first paint.
+            # needs it, not when the plot is built, where it would slow the first paint.
             raster.warm_up_in_background()
         plots = self.live_plots()
         window = self.window(view)
@@ -222,11 +222,12 @@ class TaskStream(Component):
         """Re-aggregate the history image of the range in view when rows came,
         at most every ``raster_period`` seconds (shared by pages viewing one range)."""
         key = (id(history), history.total, history.layout)
+        dense = len(history) > self.dense_threshold
         drawn = plot.memo.get("image")
-        if drawn == key or (drawn is None and not self.dense):
+        if drawn == key or (drawn is None and not dense):
             return
         now = time.monotonic()
-        if self.dense and now - plot.memo.get("image_at", 0.0) < self.raster_period:
+        if dense and now - plot.memo.get("image_at", 0.0) < self.raster_period:
             return
         plot.memo.update(image=key, image_at=now)
         x_range = (plot.figure.x_range.start, plot.figure.x_range.end)
