@@ -9,17 +9,12 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port, wait_for
-from tests.helpers import BIN, Served, artifact
+from tests.helpers import BIN, Served, artifact, status_server
 
 
 @pytest.fixture
 def served_status(tmp_path):
-    port = free_port()
-    server = Served(
-        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
-         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
-        port, "status", tmp_path,
-    )  # fmt: skip
+    server = status_server(tmp_path)
     try:
         server.wait()
         yield server

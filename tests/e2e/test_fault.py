@@ -7,20 +7,8 @@ import re
 
 from distributed import Client
 
-from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
-
-
-def serve_status(tmp_path, scheduler: str) -> Served:
-    port = free_port()
-    server = Served(
-        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
-         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
-        port, "status", tmp_path, env={"DASHKIT_SCHEDULER": scheduler},
-    )  # fmt: skip
-    server.wait()
-    return server
+from tests.helpers import status_server
 
 
 def quads(page) -> int:
@@ -35,7 +23,8 @@ def task_rows(page) -> int:
 
 def test_scheduler_death_is_shown_and_recovered(scheduler_process, open_page, tmp_path):
     scheduler_process.start_worker()
-    server = serve_status(tmp_path, scheduler_process.address)
+    server = status_server(tmp_path, scheduler_process.address)
+    server.wait()
     try:
         page = open_page("fault")
         page.goto(server.url)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import status_server
 
 PAGES = 5
 WINDOW = 20.0  # seconds measured after the pages settled
@@ -50,13 +49,7 @@ class Frames:
 
 
 def test_five_busy_pages_keep_redrawing_without_resizing(open_page, tmp_path):
-    port = free_port()
-    # No scheduler given: an embedded LocalCluster running the demo workload.
-    server = Served(
-        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
-         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
-        port, "status", tmp_path,
-    )  # fmt: skip
+    server = status_server(tmp_path)  # an embedded cluster running the demo workload
     try:
         server.wait()
         pages = [open_page(f"live-{i}") for i in range(PAGES)]
