@@ -6,7 +6,7 @@
                    [--duration S]
     dashkit export [SPEC.yaml] --app DIR
     dashkit record -o RUN.dkrec [--scheduler ADDR | --synthetic] [--duration S]
-    dashkit demo
+    dashkit demo [--port N] [--no-show]
     dashkit snapshot [--scheduler ADDR]
 
 Without a layout, the status page; without a scheduler, the layout's own
@@ -219,7 +219,7 @@ def _collect(feed, seconds: float | None, doing: str = "collecting") -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    args.layout, args.scheduler, args.show = None, None, True
+    args.layout, args.scheduler, args.replay = None, None, None
     return serve(args)
 
 
@@ -302,6 +302,8 @@ def parser() -> argparse.ArgumentParser:
         "demo", help="an embedded cluster running a demo workload, its status page in a browser"
     )
     _serve_options(demo_parser)
+    demo_parser.add_argument("--show", action=argparse.BooleanOptionalAction, default=True,
+                             help="open a browser (default; --no-show only serves)")  # fmt: skip
     demo_parser.set_defaults(run=demo)
 
     snap_parser = commands.add_parser("snapshot", help="print one snapshot as tables")

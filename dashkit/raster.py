@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 
-import datashader as ds
 import numpy as np
 import pandas as pd
 from bokeh.colors import RGB as BokehRGB  # noqa: N811
@@ -55,6 +54,12 @@ def rasterize(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, cls: np.ndarray,
     # Waits for a warm-up still compiling in the background: numba compiling
     # the same function on two threads at once crashed the process.
     warm_up()
+    return _aggregate(x0, x1, row, cls, x_range, y_range, width, height)
+
+
+def _aggregate(x0, x1, row, cls, x_range, y_range, width, height) -> np.ndarray:
+    import datashader as ds  # a second of import that only drawing history needs
+
     frame = pd.DataFrame({
         "x0": x0, "x1": x1, "y0": row - BAR / 2, "y1": row + BAR / 2,
         "cls": pd.Categorical.from_codes(cls, categories=range(len(theme.CLASS_COLORS))),
@@ -77,12 +82,8 @@ def warm_up() -> None:
     with _warm:
         if _warmed:
             return
-        frame = pd.DataFrame({"x0": [0.0, 1.0], "x1": [0.5, 2.0], "y0": [0.0, 1.0],
-                              "y1": [0.8, 1.8], "cls": pd.Categorical.from_codes(
-                                  [0, 1], categories=range(len(theme.CLASS_COLORS)))})  # fmt: skip
-        canvas = ds.Canvas(plot_width=4, plot_height=4, x_range=(0, 2), y_range=(0, 2))
-        shade(canvas.area(frame, x=["x0", "x1"], y=["y0", "y0"], y_stack=["y1", "y1"], axis=1,
-                          agg=ds.by("cls", ds.count())).data)  # fmt: skip
+        _aggregate(np.array([0.0, 1.0]), np.array([0.5, 2.0]), np.array([0.0, 1.0]),
+                   np.array([0, 1], np.int8), (0, 2), (-0.5, 2), 4, 4)
         _warmed = True
 
 

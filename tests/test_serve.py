@@ -49,15 +49,17 @@ def test_status_page_shows_live_numbers_from_the_embedded_cluster(served_status,
         context.close()
 
 
-def test_dashkit_serve_answers_on_the_chosen_port(tmp_path):
+def test_dashkit_demo_serves_the_status_page_of_an_embedded_cluster(tmp_path):
     port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", "--port", str(port)], port, "status", tmp_path)
+    server = Served([str(BIN / "dashkit"), "demo", "--no-show", "--port", str(port)], port,
+                    "status", tmp_path)  # fmt: skip
     try:
         server.wait()
-        with urllib.request.urlopen(server.url, timeout=5) as response:
+        with urllib.request.urlopen(server.url, timeout=30) as response:
             assert "<title>Dask status</title>" in response.read().decode()
     finally:
         server.stop()
+    assert "Traceback" not in server.log.read_text()
 
 
 def test_dashkit_bad_input_is_one_line_and_non_zero(tmp_path):

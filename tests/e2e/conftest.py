@@ -3,11 +3,13 @@ console error or failed request, servers started as subprocesses."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import wait_for
 from tests.helpers import artifact
@@ -33,7 +35,9 @@ class Page:
                                     timeout=60_000)  # fmt: skip
 
     def state(self) -> str:
-        return self.page.locator(".dashkit-state").first.get_attribute("data-state")
+        """The connection state the page shows; "" until it is drawn (never blocks)."""
+        found = self.page.locator(".dashkit-state")
+        return found.first.get_attribute("data-state") if found.count() else ""
 
     def status_text(self) -> str:
         return self.page.locator(".dashkit-status-text").first.inner_text()
@@ -76,7 +80,10 @@ class Page:
         return image.getpixel((x, y))
 
     def screenshot(self) -> None:
-        self.page.screenshot(path=artifact(f"{self.name}.png"), full_page=True)
+        """Save the page to test-artifacts/ (a page too busy to capture is left out)."""
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.page.screenshot(path=artifact(f"{self.name}.png"), full_page=True,
+                                 timeout=10_000)  # fmt: skip
 
     def close(self) -> None:
         self.context.close()
@@ -95,10 +102,12 @@ def open_page(browser, request):
     yield opener
     problems = []
     for page in pages:
-        if not page.page.is_closed():
-            page.screenshot()
+        try:
+            if not page.page.is_closed():
+                page.screenshot()
+        finally:  # a page left open would load the browser for every later test
+            page.close()
         problems += [f"{page.name}: {p}" for p in page.problems]
-        page.close()
     assert not problems, "\n".join(problems)
 
 

@@ -1,20 +1,29 @@
-"""Live pages on a busy cluster: each page stays still and stays fresh, five at once.
+"""Several live pages on one served layout of a busy cluster.
 
-Five Chromium tabs, the server and the embedded cluster share two cores here,
-so the floor on redraws is what that machine sustains (benchmarks/README.md
-has the rates); the test holds that no page is starved and none resizes.
+One shared poll per period whatever the number of pages; each page stays
+still (no size change once settled) and fresh (no page starved); closed
+pages leave no session behind. The pages, the server and the cluster share
+two cores here, so the floor on redraws is what such a machine sustains
+(benchmarks/README.md has the rates).
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
+from distributed import Client
+
+from dashkit.sources import scheduler_side
+from dashkit.sources.workload import DemoWorkload
+from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import status_server
+from tests.helpers import BIN, Served
 
-PAGES = 5
-WINDOW = 20.0  # seconds measured after the pages settled
+PAGES = 4
+PERIOD = 0.5  # the feed's default poll period, seconds
+WINDOW = 12.0  # seconds measured after the pages settled
 MIN_RATE = 0.1  # updates per second every page must receive: none is starved
 
 
@@ -48,29 +57,105 @@ class Frames:
         return time.monotonic() - last >= seconds
 
 
-def test_five_busy_pages_keep_redrawing_without_resizing(open_page, tmp_path):
-    server = status_server(tmp_path)  # an embedded cluster running the demo workload
+def session_info(base_url: str) -> dict:
+    """The server's own session records (``panel serve --rest-session-info``)."""
+    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=10) as response:
+        return json.loads(response.read())["session_info"]
+
+
+def open_sessions(base_url: str) -> int:
+    """Sessions the server made and has not destroyed yet."""
+    sessions = session_info(base_url)["sessions"].values()
+    return sum(1 for s in sessions if not s["ended"])
+
+
+def count_polls(client: Client) -> None:
+    """Have the scheduler note the time of each dashkit snapshot it answers."""
+
+    def install(dask_scheduler, name=scheduler_side.HANDLER):
+        import time
+
+        handler, calls = dask_scheduler.handlers[name], []
+        dask_scheduler.handlers[name] = lambda **kw: calls.append(time.time()) or handler(**kw)
+        dask_scheduler.dashkit_test_polls = calls
+
+    client.run_on_scheduler(install)
+
+
+def handler_registered(client: Client) -> bool:
+    # Functions run on the scheduler are nested: it cannot import the tests.
+    def registered(dask_scheduler, name=scheduler_side.HANDLER):
+        return name in dask_scheduler.handlers
+
+    return client.run_on_scheduler(registered)
+
+
+def polls_since(client: Client, began: float) -> int:
+    def since(dask_scheduler, began=began):
+        return sum(1 for t in dask_scheduler.dashkit_test_polls if t >= began)
+
+    return client.run_on_scheduler(since)
+
+
+def test_busy_pages_share_one_poll_keep_redrawing_without_resizing_and_leave_no_session(
+    open_page, scheduler_process, tmp_path
+):
+    scheduler_process.start_worker(nthreads=2)
+    workload = DemoWorkload(scheduler_process.address)
+    workload.start()
+    port = free_port()
+    server = Served(
+        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
+         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}",
+         "--rest-session-info", "--session-history", "-1",
+         # A lifetime shorter than a slow page load discards sessions whose
+         # websocket has not connected yet: Bokeh's default is 15 s.
+         "--check-unused-sessions", "1000", "--unused-session-lifetime", "8000"],
+        port, "status", tmp_path, env={"DASHKIT_SCHEDULER": scheduler_process.address},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     try:
-        server.wait()
-        pages = [open_page(f"live-{i}") for i in range(PAGES)]
-        frames = [Frames(page.page) for page in pages]
-        for page in pages:
-            page.goto(server.url)
-        for page in pages:
-            wait_until(lambda p=page: p.state() == "connected", timeout=90, what="connected")
-            wait_until(lambda p=page: max(p.plot("Task stream")["rows"]) > 50, timeout=90,
-                       what="the task stream drawing the demo workload")  # fmt: skip
-        for page, seen in zip(pages, frames, strict=True):
-            wait_until(lambda s=seen, p=page: s.quiet_for(p.page, 5), timeout=60,
-                       what=f"{page.name} settled")  # fmt: skip
-        began = time.monotonic()
-        # The measuring window, not a wait for a condition (and Playwright
-        # delivers the frames' events while it waits).
-        pages[0].page.wait_for_timeout(WINDOW * 1000)
-        for page, seen in zip(pages, frames, strict=True):
-            resized = [report for t, report in seen.size_reports if t >= began]
-            assert not resized, f"{page.name} changed size while updating: {resized}"
-            rate = sum(1 for t in seen.updates if t >= began) / WINDOW
-            assert rate >= MIN_RATE, f"{page.name}: {rate:.1f} updates per second"
+        with Client(scheduler_process.address, set_as_default=False) as client:
+            server.wait()
+            wait_until(lambda: handler_registered(client), timeout=60,
+                       what="the snapshot handler registered")  # fmt: skip
+            count_polls(client)
+            probed = session_info(base)["total"]  # server.wait()'s own request made sessions
+
+            pages = [open_page(f"live-{i}") for i in range(PAGES)]
+            frames = [Frames(page.page) for page in pages]
+            for page in pages:
+                page.goto(server.url)
+            for page in pages:
+                wait_until(lambda p=page: p.state() == "connected", timeout=90,
+                           what=f"{page.name} connected")  # fmt: skip
+            # Every page is connected, so its session exists and is not ended.
+            assert open_sessions(base) >= PAGES, session_info(base)
+            for page in pages:
+                wait_until(lambda p=page: max(p.plot("Task stream")["rows"]) > 20, timeout=90,
+                           what=f"{page.name}'s task stream drawing the workload")  # fmt: skip
+            for page, seen in zip(pages, frames, strict=True):
+                wait_until(lambda s=seen, p=page: s.quiet_for(p.page, 5), timeout=60,
+                           what=f"{page.name} settled")  # fmt: skip
+
+            began, began_wall = time.monotonic(), time.time()
+            # The measuring window, not a wait for a condition (and Playwright
+            # delivers the frames' events while it waits).
+            pages[0].page.wait_for_timeout(WINDOW * 1000)
+            polls = polls_since(client, began_wall)
+            # One shared poller: about WINDOW / period, not PAGES times that.
+            assert WINDOW / PERIOD / 2 <= polls <= WINDOW / PERIOD + 2, polls
+            for page, seen in zip(pages, frames, strict=True):
+                resized = [report for t, report in seen.size_reports if t >= began]
+                assert not resized, f"{page.name} changed size while updating: {resized}"
+                rate = sum(1 for t in seen.updates if t >= began) / WINDOW
+                assert rate >= MIN_RATE, f"{page.name}: {rate:.1f} updates per second"
+
+            for page in pages:  # (a full-page screenshot of a busy live page times out)
+                page.close()
+            wait_until(lambda: open_sessions(base) == 0, timeout=30,
+                       what="closed pages' sessions destroyed")  # fmt: skip
+            assert session_info(base)["total"] == probed + PAGES
     finally:
         server.stop()
+        workload.stop()
