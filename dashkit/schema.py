@@ -70,8 +70,9 @@ PROGRESS: dict[str, str] = {
     "total": "int",  # the sum of the seven states
 }
 
-#: Values of the ``action`` column of the task stream.
-ACTIONS: tuple[str, ...] = ("compute", "transfer", "disk-read", "disk-write")
+#: Values of the ``action`` column of the task stream (``deserialize`` comes
+#: from workers of older Dask releases).
+ACTIONS: tuple[str, ...] = ("compute", "transfer", "disk-read", "disk-write", "deserialize")
 #: Values of the ``status`` column of the task stream.
 TASK_STATUSES: tuple[str, ...] = ("ok", "error")
 

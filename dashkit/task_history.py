@@ -41,7 +41,7 @@ from dashkit.task_buffer import TaskBuffer
 _CLASS_COLORS = np.asarray(theme.CLASS_COLORS, dtype=object)
 _CLASS_ALPHAS = np.asarray(theme.CLASS_ALPHAS)
 _SPECIAL = {"transfer": theme.CLASS_TRANSFER, "disk-read": theme.CLASS_DISK,
-            "disk-write": theme.CLASS_DISK}  # fmt: skip
+            "disk-write": theme.CLASS_DISK, "deserialize": theme.CLASS_DESERIALIZE}  # fmt: skip
 
 
 def _per_category(column: pd.Series, value_of) -> np.ndarray:
@@ -55,9 +55,10 @@ def color_classes(tasks: pd.DataFrame) -> np.ndarray:
     palette_index = {c: i for i, c in enumerate(theme.PREFIX_PALETTE)}
     classes = _per_category(tasks["prefix"], lambda p: palette_index[theme.prefix_color(p)])
     by_action = _per_category(tasks["action"], lambda a: _SPECIAL.get(a, -1))
-    classes = np.where(by_action >= 0, by_action, classes)
+    # As on Dask's page, only the compute of an erred task is black.
     erred = _per_category(tasks["status"], lambda s: s == "error").astype(bool)
-    return np.where(erred, theme.CLASS_ERRED, classes).astype(np.int8)
+    classes = np.where(erred, theme.CLASS_ERRED, classes)
+    return np.where(by_action >= 0, by_action, classes).astype(np.int8)
 
 
 def natural(pair: tuple[str, int]) -> tuple:

@@ -8,8 +8,8 @@ so that a Dask user reads dashkit plots the same way:
   managed / unmanaged-old / unmanaged-recent at alphas 1 / 0.7 / 0.4, spilled
   in grey;
 * task stream: compute in the prefix's colour (one stable hash palette shared
-  with Progress, the same in every process), transfer red, disk orange (both
-  at alpha 0.4), erred black;
+  with Progress, the same in every process), transfer red, disk orange,
+  deserialize grey (all at alpha 0.4), a compute that erred black;
 * worker bars: idle and saturated workers are marked.
 
 Example
@@ -71,17 +71,23 @@ ACTION_STYLE: dict[str, tuple[str, float]] = {
     "transfer": (RED, 0.4),
     "disk-read": (ORANGE, 0.4),
     "disk-write": (ORANGE, 0.4),
+    "deserialize": (GREY, 0.4),
 }
 ERRED_COLOR = BLACK
 
-#: Task-stream colour classes: the prefix palette, then transfer, disk, erred.
+#: Task-stream colour classes: the prefix palette, then transfer, disk,
+#: deserialize and erred (a compute that failed; its other rows keep their colour).
 CLASS_COLORS: tuple[str, ...] = (
-    *PREFIX_PALETTE, ACTION_STYLE["transfer"][0], ACTION_STYLE["disk-read"][0], ERRED_COLOR
-)
+    *PREFIX_PALETTE, ACTION_STYLE["transfer"][0], ACTION_STYLE["disk-read"][0],
+    ACTION_STYLE["deserialize"][0], ERRED_COLOR,
+)  # fmt: skip
 CLASS_ALPHAS: tuple[float, ...] = (
-    *(1.0,) * len(PREFIX_PALETTE), ACTION_STYLE["transfer"][1], ACTION_STYLE["disk-read"][1], 1.0
+    *(1.0,) * len(PREFIX_PALETTE), ACTION_STYLE["transfer"][1], ACTION_STYLE["disk-read"][1],
+    ACTION_STYLE["deserialize"][1], 1.0,
+)  # fmt: skip
+CLASS_TRANSFER, CLASS_DISK, CLASS_DESERIALIZE, CLASS_ERRED = range(
+    len(PREFIX_PALETTE), len(CLASS_COLORS)
 )
-CLASS_TRANSFER, CLASS_DISK, CLASS_ERRED = range(len(PREFIX_PALETTE), len(CLASS_COLORS))
 
 #: Progress segments: (state, colour or None for the prefix colour, alpha, hatch).
 PROGRESS_SEGMENTS: tuple[tuple[str, str | None, float, str], ...] = (
@@ -103,6 +109,9 @@ WORKER_STATE_COLORS = {"idle": RED, "saturated": GREEN, "busy": BLUE}
 #: a settled page never changes size when labels change.
 LABEL_CHARS = 12
 LABEL_BORDER = 110
+
+#: About this many ticks on a bytes axis: the memory plots are narrow.
+BYTE_TICKS = 4
 
 
 def short_label(text: str, most: int = LABEL_CHARS) -> str:

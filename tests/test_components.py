@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -162,6 +164,16 @@ def test_progress_segments_are_state_counts():
                                      "in-memory: 6, no-worker: 1, erred: 2")  # fmt: skip
 
 
+@pytest.mark.parametrize(("scale", "sum_length"), [("prefix", 1.0), ("shared", 5 / 30)])
+def test_progress_bars_span_the_width_per_prefix_or_share_one_scale(scale, sum_length):
+    data = pd.DataFrame(source_data(Progress(feed=static_feed(progress=PROGRESS), scale=scale)))
+    bars = data[data["state"] == "waiting"].set_index("prefix")  # a whole bar: all its tasks
+    assert bars.loc["inc", "right"] == pytest.approx(1.0)
+    assert bars.loc["sum", "right"] == pytest.approx(sum_length)
+    memory = data[data["state"] == "memory"].set_index("prefix")
+    assert memory.loc["sum", "right"] - memory.loc["sum", "left"] == pytest.approx(sum_length / 5)
+
+
 def test_progress_summarises_prefixes_beyond_the_limit():
     rows = [{"prefix": f"p{i}", "memory": 100 - i} for i in range(30)]
     component = Progress(feed=static_feed(progress=rows), max_prefixes=24)
@@ -182,7 +194,11 @@ def tasks(n, prefix="inc", action="compute", status="ok", worker="tcp://w:1", th
 
 def test_task_stream_sparse_one_rectangle_per_row_with_reserved_colours():
     frame = pd.concat([tasks(5), tasks(2, "div", status="error", t0=10),
-                       tasks(3, "sum", action="transfer", thread=2, t0=20)], ignore_index=True)
+                       tasks(3, "sum", action="transfer", thread=2, t0=20),
+                       tasks(1, "load", action="deserialize", t0=30),
+                       tasks(1, "spill", action="disk-write", t0=40),
+                       tasks(1, "fail", action="transfer", status="error", t0=50)],
+                      ignore_index=True)  # fmt: skip
     frame = schema.tasks_frame({c: frame[c].astype(str) if schema.TASKS[c] == "category"
                                 else frame[c] for c in frame})  # fmt: skip
     component = TaskStream(feed=static_feed(tasks=frame))
@@ -193,6 +209,9 @@ def test_task_stream_sparse_one_rectangle_per_row_with_reserved_colours():
     assert by_key.loc["div-0", "color"] == theme.ERRED_COLOR
     assert by_key.loc["sum-0", "color"] == theme.ACTION_STYLE["transfer"][0]
     assert by_key.loc["sum-0", "alpha"] == 0.4
+    assert by_key.loc["load-0", "color"] == theme.GREY and by_key.loc["load-0", "alpha"] == 0.4
+    assert by_key.loc["spill-0", "color"] == theme.ORANGE
+    assert by_key.loc["fail-0", "color"] == theme.RED  # only an erred compute is black
     assert by_key.loc["inc-1", "right"] - by_key.loc["inc-1", "left"] == 0.5
     # thread 1 and thread 2 of the worker are two rows
     assert by_key.loc["inc-0", "bottom"] != by_key.loc["sum-0", "bottom"]
@@ -291,3 +310,11 @@ def test_feed_status_says_what_the_feed_says():
     status.update()
     assert status.state == "disconnected"
     assert "did not answer" in status.html
+
+
+def test_feed_status_counts_erred_tasks_in_red_only_when_there_are_some():
+    from dashkit.components import FeedStatus
+
+    assert "erred" not in FeedStatus(feed=static_feed(progress=PROGRESS[1:])).text()
+    text = FeedStatus(feed=static_feed(progress=PROGRESS)).text()
+    assert re.search(rf'class="dashkit-erred" style="color:{theme.RED}">2 erred<', text), text

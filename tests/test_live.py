@@ -168,3 +168,29 @@ def test_a_composed_element_still_updates_through_holoviews():
         progress.update()
     assert plot.state.title.text != title  # nothing of ours rendered it: HoloViews redrew
     assert plot.state.title.text == progress.frame().title
+
+
+def test_following_shows_the_last_window_seconds_and_the_whole_run_on_request():
+    feed = busy_feed()  # 3,000 rows of history: seconds of a synthetic run
+    stream = TaskStream(feed=feed, window=5.0)
+    doc = Document()
+    doc.add_root(pn.panel(stream).get_root(doc))
+    run = feed.history.extent(feed.history.oldest, feed.history.total)
+    assert run[1] - run[0] > 10, run
+
+    SessionRefresh.redraw([stream])
+    (plot,) = stream.live_plots()
+    x_range = plot.figure.x_range
+    assert x_range.end == pytest.approx(run[1])
+    assert x_range.end - x_range.start == pytest.approx(5.0)
+
+    stream.span = "run"  # what the "Whole run" button sets
+    assert (x_range.start, x_range.end) == pytest.approx(run)
+
+    stream._stop_following(None)  # the user zoomed in
+    x_range.start, x_range.end = 5.0, 6.0
+    feed.poll()
+    SessionRefresh.redraw([stream])
+    assert (x_range.start, x_range.end) == (5.0, 6.0)
+    stream.span = "window"  # choosing a span follows again
+    assert x_range.end - x_range.start == pytest.approx(5.0)

@@ -80,6 +80,7 @@ class Component(Registered, pn.viewable.Viewer):
         self._explicit = set(params) - {"feed", "name"}  # what a spec must repeat
         self._reader = self.feed.reader()  # keeps a shared feed polling while shown
         self._pane: pn.viewable.Viewable | None = None
+        self._shown_panel: pn.viewable.Viewable | None = None
         self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._shown: object = None
         self._drawn: PlotFrame | None = None  # the frame HoloViews drew last
@@ -201,16 +202,21 @@ class Component(Registered, pn.viewable.Viewer):
             self.element, sizing_mode="stretch_width", height=self.height, linked_axes=False
         )
 
+    def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
+        """What the page shows around the plot's pane (controls, if any)."""
+        return pane
+
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
         compat.pin_resource_urls(doc)
         if self._pane is None:
             self._pane = self._view()
+            self._shown_panel = self._around(self._pane)
         # In a server session or a notebook Panel sets curdoc while rendering;
         # redraws then run on that session's own event loop.
         if doc is not None:
             SessionRefresh.join(self, doc)
-        return self._pane
+        return self._shown_panel
 
 
 def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str],

@@ -15,7 +15,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import param
-from bokeh.models import NumeralTickFormatter
+from bokeh.models import AdaptiveTicker, NumeralTickFormatter
 
 from dashkit import theme
 from dashkit.components.base import (
@@ -74,6 +74,17 @@ def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndar
     return {k: v[keep] for k, v in columns.items()}
 
 
+def binary_bytes_axis(plot, _element) -> None:
+    """Hook: the x axis ticks at powers of two bytes (512 MiB, 1 GiB, 1.5 GiB),
+    labelled without trailing zeros."""
+    for axis in plot.state.xaxis:
+        if not isinstance(axis.ticker, AdaptiveTicker) or axis.ticker.base != 2:
+            # Made per plot: a Bokeh model belongs to one document only.
+            axis.ticker = AdaptiveTicker(base=2, mantissas=[1], min_interval=1,
+                                         desired_num_ticks=theme.BYTE_TICKS)  # fmt: skip
+            axis.formatter = NumeralTickFormatter(format="0.[0] b")
+
+
 def count_ticks(most: int, ticks: int = 5) -> list[int]:
     """About ``ticks`` round whole numbers from 0 to at least ``most``."""
     raw = most / (ticks - 1)
@@ -98,8 +109,7 @@ class _MemoryBars(Component):
         self._dmap = self._streamed().opts(
             hv.opts.Rectangles(
                 line_width=0, tools=["hover"], hover_tooltips=theme.tooltip(_HOVER_FIELDS),
-                xformatter=NumeralTickFormatter(format="0.0 b"), ylabel="", xlabel="",
-                **self._style(color_from_columns),
+                ylabel="", xlabel="", **self._style(color_from_columns, binary_bytes_axis),
             ),
             hv.opts.VLine(color=theme.RED, line_dash="dashed"),
         )  # fmt: skip

@@ -2,8 +2,10 @@
 
 Left to right: released (prefix colour, translucent), in memory (solid),
 erred (black), processing (grey), queued (grey, hatched), no-worker (red,
-cross-hatched); the rest of the bar is waiting. Each bar is as long as the
-prefix has tasks, relative to the largest prefix, and says "done / total".
+cross-hatched); the rest of the bar is waiting. Each bar spans the whole
+width, as on Dask's page, so a prefix of 20 tasks reads as well as one of
+200,000 (``scale="shared"``: as long as the prefix has tasks, relative to the
+largest), and says "done / total".
 The largest ``max_prefixes`` are shown; the rest are summed into one bar.
 """
 
@@ -52,7 +54,14 @@ class Progress(Component):
         default=24, bounds=(1, None), doc="Prefixes drawn; the others are summed into one bar."
     )
 
-    frame_params: ClassVar[tuple[str, ...]] = ("max_prefixes",)
+    scale = param.Selector(
+        default="prefix",
+        objects=["prefix", "shared"],
+        doc="Bar lengths: each prefix's bar full width ('prefix'), or as long as the "
+        "prefix has tasks relative to the largest ('shared').",
+    )
+
+    frame_params: ClassVar[tuple[str, ...]] = ("max_prefixes", "scale")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -88,7 +97,10 @@ class Progress(Component):
         rows = self.rows(view.progress)
         n = len(rows)
         total = rows["total"].to_numpy(float)
-        scale = float(total.max()) if n else 1.0
+        if self.scale == "prefix":
+            scale = np.maximum(total, 1.0)
+        else:
+            scale = np.full(n, max(float(total.max()), 1.0) if n else 1.0)
         y = -np.arange(n, dtype=float)
         done = (rows["released"] + rows["memory"] + rows["erred"]).to_numpy()
         done_text = np.array([f"{d} / {t}" for d, t in zip(done, rows["total"], strict=True)],

@@ -16,7 +16,8 @@ _STATE_COLORS = {"connected": theme.GREEN, "degraded": theme.ORANGE}
 
 
 class FeedStatus(Component):
-    """A dot and a line saying whether the feed reaches its cluster, and what it holds.
+    """A dot and a line saying whether the feed reaches its cluster, and what it
+    holds: workers, task-stream rows, rows dropped, and tasks erred (in red).
 
     Example
     -------
@@ -45,10 +46,14 @@ class FeedStatus(Component):
         color = _STATE_COLORS.get(state, theme.RED)
         detail = html.escape(view.status)
         dropped = f" · {view.dropped:,} dropped" if view.dropped else ""
+        erred = int(view.progress["erred"].sum()) if "erred" in view.progress else 0
+        failures = (f' · <b class="dashkit-erred" style="color:{theme.RED}">{erred:,} erred</b>'
+                    if erred else "")  # fmt: skip
         return (
             f'<span class="dashkit-state" data-state="{state}" style="color:{color}">'
             f'&#9679;</span> <span class="dashkit-status-text"><b>{detail}</b> · '
-            f"{len(view.workers)} workers · {view.tasks_total:,} task-stream rows{dropped}</span>"
+            f"{len(view.workers)} workers · {view.tasks_total:,} task-stream rows{dropped}"
+            f"{failures}</span>"
         )
 
     @property

@@ -21,9 +21,11 @@ transfers red, disk reads and writes orange (both translucent), erred tasks
 black. Rows are ordered by worker, then thread; a row stays while its tasks
 are in the history held. Time is in seconds since the first task seen.
 
-Following: by default the view follows the newest rows (the quads layer);
-zoom out to see the whole history. Zooming or panning stops following; the
-reset tool follows again. Exports show the whole history.
+Following: by default the view follows the last ``window`` seconds of the
+run, as Dask's own page does, so single tasks and transfers stay visible;
+the "Whole run" button follows the whole history held instead. Zooming or
+panning stops following; the reset tool follows again. Exports show the
+whole history.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 
 import holoviews as hv
 import numpy as np
+import panel as pn
 import param
 from bokeh.events import RangesUpdate, Reset
 
@@ -101,6 +104,17 @@ class TaskStream(Component):
         bounds=(0, None),
         doc="While streaming, seconds between re-aggregations of the history image.",
     )
+    window = param.Number(
+        default=20.0,
+        bounds=(0, None),
+        inclusive_bounds=(False, True),
+        doc="Seconds of the run in view while following the newest tasks.",
+    )
+    span = param.Selector(
+        default="window",
+        objects=["window", "run"],
+        doc="What following shows: the last ``window`` seconds, or the whole run held.",
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -126,6 +140,7 @@ class TaskStream(Component):
         self._dmap = (history * recent * hover).opts(
             hv.opts.Overlay(title=self.title or "Task stream", **self._style())
         )
+        self.param.watch(self._on_span, "span")
 
     @property
     def element(self) -> hv.Overlay:
@@ -146,7 +161,7 @@ class TaskStream(Component):
         """Whether part of the history is drawn as an image."""
         return self.n_rows > self.dense_threshold
 
-    def window(self, view: FeedView) -> Window:
+    def newest(self, view: FeedView) -> Window:
         """The newest ``dense_threshold`` rows of ``view``, as rectangles (shared)."""
         history = view.history
         first = max(history.oldest, view.tasks_total - self.dense_threshold)
@@ -158,11 +173,33 @@ class TaskStream(Component):
         # Browsers refuse textures past a few thousand pixels a side.
         height = min(max(self.feed.history.n_rows, 1) * 8, 2048)
         history = self._draw_history(None, None, width=width, height=height)
-        recent = rectangles(self.window(self.feed.view()).columns, _VDIMS, _KDIMS)
+        recent = rectangles(self.newest(self.feed.view()).columns, _VDIMS, _KDIMS)
         recent = recent.opts(**_RECENT_OPTIONS)
         return (history * recent).opts(
             hv.opts.Overlay(title=self.title or "Task stream", **self._style())
         )
+
+    def followed_range(self, view: FeedView) -> tuple[float, float]:
+        """The x range following shows: the last ``window`` seconds, or the whole run."""
+        history = view.history
+        if self.span == "run":
+            return history.extent(history.oldest, view.tasks_total)
+        newest = self.newest(view)
+        lo, hi = history.extent(newest.first, newest.last)
+        return max(lo, hi - self.window), hi
+
+    def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
+        span = pn.widgets.RadioButtonGroup.from_param(
+            self.param.span, options={f"Last {self.window:g} s": "window", "Whole run": "run"},
+            name="", color="light", variant="outline", height=30, margin=(0, 10),
+        )  # fmt: skip
+        return pn.Column(pn.Row(pn.layout.HSpacer(), span, height=30, sizing_mode="stretch_width"),
+                         pane, sizing_mode="stretch_width")  # fmt: skip
+
+    def _on_span(self, _event) -> None:
+        self._following = True
+        if self.live_plots():
+            self.update()
 
     def _style(self, *hooks, label_room: int = 10) -> dict:
         # No y axis: no labels to keep room for.
@@ -178,7 +215,7 @@ class TaskStream(Component):
             # needs it, not when the plot is built, where it would slow the first paint.
             raster.warm_up_in_background()
         plots = self.live_plots()
-        window = self.window(view)
+        window = self.newest(view)
         if not plots or not all(p.fits_layer(RECENT, _COLUMN_NAMES) for p in plots):
             drawn = self._drawn_window
             if drawn is None or (drawn.last, drawn.layout) != (window.last, window.layout):
@@ -187,7 +224,7 @@ class TaskStream(Component):
         for plot in plots:
             self._stream(plot, window)
             if self._following:
-                plot.set_range(plot.figure.x_range, view.history.extent(window.first, window.last))
+                plot.set_range(plot.figure.x_range, self.followed_range(view))
                 plot.set_range(plot.figure.y_range, self._y_range(view.history))
             self._refresh_image(plot, view.history)
 
@@ -247,7 +284,7 @@ class TaskStream(Component):
         return -0.5, max(history.n_rows, 1) - 0.5
 
     def _draw_newest(self) -> hv.Rectangles:
-        self._drawn_window = self.window(self.feed.view())
+        self._drawn_window = self.newest(self.feed.view())
         return rectangles(self._drawn_window.columns, _VDIMS, _KDIMS)
 
     def _view_ranges(self, history: TaskHistory, x_range, y_range):

@@ -7,6 +7,7 @@ import re
 import pytest
 from distributed import LocalCluster
 
+from dashkit.components import TaskStream
 from dashkit.sources.workload import DemoWorkload
 from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
@@ -78,6 +79,26 @@ def test_layout_renders_and_updates(name, served_layouts, open_page):
     if name == "compact":  # the dark layout is dark
         background = page.pixel(3, 300)
         assert sum(background) < 150, background
+
+
+def test_the_task_stream_follows_the_last_seconds_and_shows_the_whole_run_on_request(
+    served_layouts, open_page
+):
+    window = TaskStream.param.window.default
+    page = open_page("task-stream-window")
+    page.goto(f"{served_layouts}/status")
+    wait_until(lambda: page.plot("Task stream")["x1"] > window + 5, timeout=90,
+               what=f"a run longer than {window:g} s")  # fmt: skip
+    wait_until(lambda: page.plot("Task stream")["x1"] - page.plot("Task stream")["x0"]
+               <= window + 0.01, what="the view following the last seconds")  # fmt: skip
+
+    page.page.get_by_role("button", name="Whole run").click()
+    wait_until(lambda: page.plot("Task stream")["x0"] < 1.0, what="the whole run in view")
+    assert page.plot("Task stream")["x1"] > window + 5
+
+    page.page.get_by_role("button", name=f"Last {window:g} s").click()
+    wait_until(lambda: page.plot("Task stream")["x1"] - page.plot("Task stream")["x0"]
+               <= window + 0.01, what="following the last seconds again")  # fmt: skip
 
 
 def test_dashkit_serve_with_no_arguments(open_page, tmp_path):
