@@ -3,23 +3,28 @@
     dashkit serve [LAYOUT.py | SPEC.yaml] [--scheduler ADDR | --replay REC]
                   [--port N] [--address HOST] [--show]
     dashkit export [SPEC.yaml] -o OUT.html [--scheduler ADDR | --synthetic | --replay REC]
-                   [--duration S]
-    dashkit export [SPEC.yaml] --app DIR
-    dashkit record -o RUN.dkrec [--scheduler ADDR | --synthetic] [--duration S]
+                   [--duration S] [--force]
+    dashkit export [SPEC.yaml] --app DIR [--force]
+    dashkit record -o RUN.dkrec [--scheduler ADDR | --synthetic] [--duration S] [--force]
     dashkit demo [--port N] [--no-show]
     dashkit snapshot [--scheduler ADDR]
 
 Without a layout, the status page; without a scheduler, the layout's own
 source (the status page's is an embedded LocalCluster running a demo
-workload). Bad input ends with one line on stderr and exit code 1.
+workload). Bad input ends with one line on stderr and exit code 1, and is
+found before anything is collected. No command overwrites its input, or an
+existing output without ``--force``; a replaced file stays whole until the
+new one is complete.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,11 +46,34 @@ def _scheduler_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_port(host: str, port: int) -> None:
+    if not 0 < port < 65536:
+        raise CommandError(f"--port {port}: a port is a number from 1 to 65535")
     with socket.socket() as sock:
+        # As the server itself binds: a port held only by closed connections
+        # (TIME-WAIT) is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as err:
             raise CommandError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+
+
+def _output_path(value: str, inputs: Sequence[str | None], force: bool) -> Path:
+    """The file to write, checked before any collecting: never an input, never
+    an existing file unless ``force``, in a folder that exists and is writable."""
+    path = Path(value)
+    for given in inputs:
+        if given and path.exists() and Path(given).exists() and path.samefile(given):
+            raise CommandError(f"-o {value} is the input: give another output file")
+    if path.is_dir():
+        raise CommandError(f"-o {value} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise CommandError(f"-o {value}: there is no folder {path.parent}")
+    if not os.access(path.parent, os.W_OK):
+        raise CommandError(f"-o {value}: cannot write in {path.parent}")
+    if path.exists() and not force:
+        raise CommandError(f"-o {value} exists: give --force to replace it")
+    return path
 
 
 def _layout_path(value: str | None) -> Path | None:
@@ -135,6 +163,11 @@ def export(args: argparse.Namespace) -> int:
     path = _layout_path(args.layout)
     if sum(map(bool, (args.replay, args.scheduler, args.synthetic))) > 1:
         raise CommandError("give one of --scheduler, --synthetic, --replay")
+    if args.app and args.output:
+        raise CommandError("give -o OUT.html or --app DIR, not both")
+    if not args.app and not args.output:
+        raise CommandError("export needs -o OUT.html (or --app DIR)")
+    output = args.output and _output_path(args.output, [args.layout, args.replay], args.force)
     feed = None
     if args.replay:
         # The whole run at once: jump to the end and take one snapshot.
@@ -148,11 +181,14 @@ def export(args: argparse.Namespace) -> int:
         feed = Feed.shared(args.scheduler)
     layout = _build_layout(path, feed)
     if args.app:
-        app = save_app(layout, args.app)
+        try:
+            app = save_app(layout, args.app, force=args.force)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise CommandError(f"--app {args.app}: {err}") from None
+        except OSError as err:
+            raise CommandError(f"--app {args.app}: {err.strerror or err}") from None
         print(f"dashkit: wrote {app.parent}; serve it with: panel serve {app}", file=sys.stderr)
         return 0
-    if not args.output:
-        raise CommandError("export needs -o OUT.html (or --app DIR)")
     if args.replay:
         layout.feed.poll()
     else:
@@ -160,7 +196,7 @@ def export(args: argparse.Namespace) -> int:
     layout.feed.stop()  # the data held stays: the file shows exactly what was collected
     for component in layout.components():
         component.update()
-    out = save_html(layout, args.output)
+    out = save_html(layout, output, force=True)  # checked before collecting
     size = out.stat().st_size / 1e6
     print(f"dashkit: wrote {out} ({size:.1f} MB, {layout.feed.tasks.total:,} task-stream rows)",
           file=sys.stderr)  # fmt: skip
@@ -177,6 +213,15 @@ def record(args: argparse.Namespace) -> int:
         raise CommandError("record needs -o RUN.dkrec")
     if args.synthetic and args.scheduler:
         raise CommandError("give --scheduler or --synthetic, not both")
+    output = _output_path(args.output, [], args.force)
+    # A file being replaced stays whole until the new recording is complete;
+    # a new one is written in place, so a killed recorder leaves what it had.
+    writing = output
+    if output.exists():
+        handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.",
+                                        suffix=".tmp")  # fmt: skip
+        os.close(handle)
+        writing = Path(name)
     if args.synthetic:
         source = SyntheticSource(**_synthetic_params(args))
     else:
@@ -184,14 +229,21 @@ def record(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # ends the recording as cleanly as Ctrl-C
     try:
         # Subscribed before the first poll: the recording starts with the feed.
-        with recording(source, args.output) as recorder:
+        with recording(source, writing) as recorder:
             try:
                 _collect(recorder.feed, args.duration, "recording")
             except KeyboardInterrupt:
                 print(file=sys.stderr)
-    except OSError as err:
-        raise CommandError(f"cannot write {args.output}: {err.strerror or err}") from None
-    size = Path(args.output).stat().st_size
+    except BaseException as err:
+        if writing != output:
+            writing.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise CommandError(f"cannot write {args.output}: {err.strerror or err}") from None
+        raise
+    if writing != output:
+        shutil.copymode(output, writing)
+        os.replace(writing, output)
+    size = output.stat().st_size
     print(f"dashkit: recorded {recorder.snapshots:,} snapshots and {recorder.task_rows:,} "
           f"task-stream rows to {args.output} ({size / 1e6:.2f} MB)", file=sys.stderr)  # fmt: skip
     return 0
@@ -252,6 +304,10 @@ def _replay_argument(parser: argparse.ArgumentParser) -> None:
                         help="play back a recording made with dashkit record")  # fmt: skip
 
 
+def _force_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--force", action="store_true", help=f"replace {what} if it exists")
+
+
 def _synthetic_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synthetic", action="store_true",
                         help="a simulated cluster instead of a scheduler")  # fmt: skip
@@ -280,6 +336,7 @@ def parser() -> argparse.ArgumentParser:
     )
     export_parser.add_argument("layout", nargs="?", help="a layout spec (.yaml); default status")
     export_parser.add_argument("-o", "--output", help="the HTML file to write")
+    _force_argument(export_parser, "the file given to -o, or the files of --app DIR")
     export_parser.add_argument("--app", metavar="DIR", help="write an app folder instead")
     _scheduler_argument(export_parser)
     _synthetic_arguments(export_parser)
@@ -292,6 +349,7 @@ def parser() -> argparse.ArgumentParser:
         "record", help="record a run to a file that serve/export --replay play back"
     )
     record_parser.add_argument("-o", "--output", help="the recording to write (.dkrec)")
+    _force_argument(record_parser, "the file given to -o (kept whole until the new one is done)")
     _scheduler_argument(record_parser)
     _synthetic_arguments(record_parser)
     record_parser.add_argument("--duration", type=float, default=None,

@@ -25,7 +25,9 @@ True
 from __future__ import annotations
 
 import html
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +51,11 @@ _PAGE = Environment().from_string(
 )
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc="[^"]*"[^>]*>\s*</script>')
 
-_APP = '''"""{title}: serve with `panel serve {folder}/app.py`."""
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+# Constant: spec text (the title, the folder's name) never goes into code.
+_APP = '''"""A dashkit layout: serve it with `panel serve app.py`; the layout is layout.yaml."""
 
 from pathlib import Path
 
@@ -121,22 +127,52 @@ def render_html(layout: Layout) -> str:
     return _EXTERNAL_SCRIPT.sub("", page)
 
 
-def save_html(layout: Layout, path: str | Path) -> Path:
-    """Write the layout with its current data to ``path``; returns the path."""
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over
+    ``path``: a failure leaves the old file whole."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(temporary, 0o666 & ~_UMASK)  # as a plain open() would have made it
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_html(layout: Layout, path: str | Path, force: bool = False) -> Path:
+    """Write the layout with its current data to ``path``; returns the path.
+
+    An existing file is replaced only with ``force=True``."""
     path = Path(path)
-    path.write_text(render_html(layout), encoding="utf-8")
+    _refuse_existing([path], force)
+    write_atomically(path, render_html(layout))
     return path
 
 
-def save_app(layout: Layout, folder: str | Path) -> Path:
-    """Write ``folder`` with ``layout.yaml``, ``app.py`` and a README line; returns ``app.py``."""
+def save_app(layout: Layout, folder: str | Path, force: bool = False) -> Path:
+    """Write ``folder`` with ``layout.yaml``, ``app.py`` and a README line; returns ``app.py``.
+
+    Existing files of the folder are replaced only with ``force=True``."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file, not a folder")
+    files = {name: folder / name for name in ("layout.yaml", "app.py", "README.md")}
+    _refuse_existing(files.values(), force)
     folder.mkdir(parents=True, exist_ok=True)
-    layout.to_yaml(folder / "layout.yaml")
-    app = folder / "app.py"
-    app.write_text(_APP.format(title=layout.title, folder=folder.name))
-    (folder / "README.md").write_text(
-        f"# {layout.title}\n\nServe it with `panel serve {folder.name}/app.py` "
+    write_atomically(files["layout.yaml"], layout.to_yaml())
+    write_atomically(files["app.py"], _APP)
+    write_atomically(files["README.md"], (
+        f"# {layout.title}\n\nServe it with `panel serve app.py` in this folder "
         "(add `--args --scheduler tcp://HOST:8786` for another cluster).\n"
-    )
-    return app
+    ))  # fmt: skip
+    return files["app.py"]
+
+
+def _refuse_existing(paths, force: bool) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        them = "it" if len(existing) == 1 else "them"
+        raise FileExistsError(f"{', '.join(existing)} exist{'s' * (len(existing) == 1)}: "
+                              f"give --force (force=True) to replace {them}")  # fmt: skip

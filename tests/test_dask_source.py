@@ -211,3 +211,19 @@ def test_scheduler_refusing_the_plugin_falls_back(cluster, client, caplog):
         assert "refused" in caplog.text
     finally:
         source.close()
+
+
+def test_the_embedded_cluster_listens_only_on_loopback_and_not_on_dasks_dashboard_port():
+    import psutil
+
+    def listening() -> set[tuple[str, int]]:
+        return {(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections("tcp")
+                if c.status == psutil.CONN_LISTEN}  # fmt: skip
+
+    before = listening()
+    with DaskSource(n_workers=1, workload=False) as source:
+        source.snapshot()
+        opened = listening() - before
+    assert opened, "the embedded cluster listens somewhere"
+    assert all(ip == "127.0.0.1" for ip, _ in opened), opened
+    assert 8787 not in {port for _, port in opened}, opened

@@ -103,7 +103,7 @@ def test_app_folder_serves_with_panel_serve(tmp_path, browser):
     layout = Layout.from_spec(spec)
     app = save_app(layout, tmp_path / "monitor")
     assert Layout.read_spec(app.with_name("layout.yaml")) == spec
-    assert "panel serve monitor/app.py" in app.with_name("README.md").read_text()
+    assert "panel serve app.py" in app.with_name("README.md").read_text()
     port = free_port()
     server = Served([str(BIN / "panel"), "serve", str(app), "--port", str(port),
                      "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],

@@ -198,6 +198,9 @@ class DaskSource(Source):
             host="127.0.0.1",
             protocol="tcp",
             dashboard_address=None,
+            # The scheduler serves HTTP (health, metrics) whatever it is told,
+            # on Dask's dashboard port 8787 by default: any free loopback port.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
         if self.workload is not False:
             from dashkit.sources.workload import DemoWorkload
