@@ -58,6 +58,14 @@ THEMES = ("light", "dark")
 SPEC_KEYS = ("title", "template", "theme", "source", "feed", "info", "status", "columns")
 FEED_KEYS = ("period", "max_task_rows")
 
+MAX_SPEC_BYTES = 256_000
+"""A spec file larger than this is refused before it is parsed."""
+MAX_SPEC_NODES = 100_000
+"""Values a spec may hold once its YAML aliases are expanded (a few hundred
+bytes of nested aliases can otherwise stand for billions)."""
+MAX_CELLS = 200
+"""Plots one layout may hold (cells and tabs together)."""
+
 
 class LayoutSpecError(ValueError):
     """A layout spec is malformed; the message names the field and what is valid."""
@@ -262,8 +270,13 @@ class Layout(pn.viewable.Viewer):
             text = path.read_text()
         except OSError as err:
             raise LayoutSpecError(f"{path}: cannot read the layout spec: {err.strerror}") from None
+        if len(text) > MAX_SPEC_BYTES:
+            raise LayoutSpecError(f"{path}: a layout spec is at most {MAX_SPEC_BYTES:,} bytes; "
+                                  f"this one has {len(text):,}")  # fmt: skip
         try:
-            data = yaml.safe_load(text)
+            data = _load_bounded(text)
+        except RecursionError:
+            raise LayoutSpecError(f"{path}: the spec is nested too deeply") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -283,6 +296,8 @@ class Layout(pn.viewable.Viewer):
             _choice(key, SPEC_KEYS, "unknown field")
         _choice(spec.get("template", "bootstrap"), list(TEMPLATES), "template")
         theme = _choice(spec.get("theme", "light"), THEMES, "theme")
+        if isinstance(spec.get("columns"), list):
+            _check_cell_count(spec["columns"])  # before a feed starts for nothing
         if feed is None:
             feed_params = dict(_mapping(spec.get("feed", {}), "feed"))
             for key in feed_params:
@@ -349,6 +364,53 @@ class Layout(pn.viewable.Viewer):
     def servable(self, title: str | None = None, **kwargs):
         """Mark the layout's template for ``panel serve``."""
         return self.__panel__().servable(title=title or self.title, **kwargs)
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it
+
+
+def _load_bounded(text: str):
+    """YAML's safe load, refusing documents whose aliases expand past
+    :data:`MAX_SPEC_NODES` values (counted on the composed graph, not expanded)."""
+    node = yaml.compose(text, Loader=_Loader)
+    if node is None:
+        return None
+    if _expanded_size(node, {}) > MAX_SPEC_NODES:
+        raise LayoutSpecError(f"the spec's aliases expand to more than {MAX_SPEC_NODES:,} "
+                              "values; write the repeated parts out or use fewer aliases")
+    return _Loader("").construct_document(node)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values ``node`` stands for with every alias expanded (memoised per node)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = node.value
+    else:
+        children = []
+    size = 1
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > MAX_SPEC_NODES:
+            break  # enough to refuse; the rest need not be counted
+    sizes[id(node)] = size
+    return size
+
+
+def _check_cell_count(columns: list) -> None:
+    cells = 0
+    for col in columns:
+        listed = col.get("cells") if isinstance(col, Mapping) else None
+        for cell in listed if isinstance(listed, list) else []:
+            tabs = cell.get("tabs") if isinstance(cell, Mapping) else None
+            cells += len(tabs) if isinstance(tabs, Mapping) else 1
+    if cells > MAX_CELLS:
+        raise LayoutSpecError(f"columns: a layout holds at most {MAX_CELLS} plots (cells and "
+                              f"tabs); this one has {cells:,}")  # fmt: skip
 
 
 STATUS_COLUMNS = [

@@ -123,6 +123,40 @@ def test_yaml_is_read_safely(tmp_path):
         Layout.from_spec(evil)
 
 
+def alias_bomb(levels: int = 12) -> str:
+    """A few hundred bytes of YAML whose aliases stand for 10**levels values."""
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]")
+    return "\n".join(lines) + f"\ntitle: *a{levels - 1}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [(alias_bomb(), "aliases expand to more than 100,000 values"),
+     ("title: " + "x" * 256_001 + "\n", "a layout spec is at most 256,000 bytes"),
+     ("columns:\n- cells:\n" + "  - {type: progress}\n" * 20_000,
+      "a layout spec is at most 256,000 bytes"),
+     ("columns:\n- cells:\n" + "  - {type: progress}\n" * 201,
+      "a layout holds at most 200 plots")],
+)  # fmt: skip
+def test_specs_that_expand_beyond_bounds_are_refused_at_once(text, message, tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(text)
+    assert len(alias_bomb()) < 1_000
+    with pytest.raises(LayoutSpecError, match=message):
+        Layout.from_spec(bomb)
+
+
+def test_a_few_aliases_still_work(tmp_path):
+    spec = tmp_path / "aliases.yaml"
+    spec.write_text("source: {type: synthetic}\ncolumns:\n- cells:\n"
+                    "  - &bar {type: progress, max_prefixes: 5}\n  - *bar\n")  # fmt: skip
+    layout = Layout.from_spec(spec)
+    assert [c.max_prefixes for c in layout.columns[0].cells] == [5, 5]
+    layout.feed.stop()
+
+
 @pytest.mark.parametrize("template", ["bootstrap", "fast_list", "fast_grid", "material",
                                       "vanilla", "column"])  # fmt: skip
 def test_every_template_builds(template):
