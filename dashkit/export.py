@@ -15,6 +15,7 @@ it, and a README line: ``panel serve DIR/app.py``.
 Example
 -------
 >>> from dashkit.layouts import Layout
+from dashkit.markup import markdown_html
 >>> layout = Layout.from_spec({"source": {"type": "synthetic", "seed": 1},
 ...                            "columns": [{"cells": [{"type": "progress"}]}]})
 >>> layout.feed.poll()
@@ -44,6 +45,7 @@ from dashkit import theme
 from dashkit.components import FeedStatus, ReplayControl
 from dashkit.layouts import Layout
 from dashkit.layouts import Tabs as LayoutTabs
+from dashkit.markup import markdown_html
 from dashkit.sources import ReplaySource
 
 _PAGE = Environment().from_string(
@@ -85,7 +87,7 @@ def _cell(cell):
 def _header(layout: Layout) -> Div:
     feed = layout.feed
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-    info = f"<div>{html.escape(layout.info)}</div>" if layout.info else ""
+    info = f"<div>{markdown_html(layout.info)}</div>" if layout.info else ""
     if isinstance(feed.source, ReplaySource):
         info += f"<div>Replay of {html.escape(str(feed.source.path))}</div>"
     return Div(

@@ -44,6 +44,7 @@ import yaml
 
 from dashkit.components import Component, FeedStatus, ReplayControl, compat
 from dashkit.feed import Feed
+from dashkit.markup import markdown_html, plain_html
 from dashkit.sources import DaskSource, ReplaySource, Source
 
 TEMPLATES: dict[str, type | None] = {
@@ -215,10 +216,14 @@ class Layout(pn.viewable.Viewer):
     >>> layout.servable()                                                    # doctest: +SKIP
     """
 
-    title = param.String(default="Dask status", doc="Page title.")
+    title = param.String(default="Dask status", doc="Page title (plain text).")
     template = param.Selector(default="bootstrap", objects=list(TEMPLATES), doc="Panel template.")
     theme = param.Selector(default="light", objects=list(THEMES), doc="Light or dark page.")
-    info = param.String(default="", doc="Markdown shown under the title (cluster name, notes).")
+    info = param.String(
+        default="",
+        doc="Markdown shown under the title (cluster name, notes); raw HTML in it is "
+        "shown as text.",
+    )
     status = param.Boolean(default=True, doc="Show the connection indicator.")
     feed = param.ClassSelector(class_=Feed, doc="The Feed every component reads.")
     columns = param.List(default=[], item_type=Column, doc="Columns, left to right.")
@@ -338,8 +343,8 @@ class Layout(pn.viewable.Viewer):
     def _header(self) -> list:
         parts = []
         if self.info:
-            parts.append(pn.pane.Markdown(self.info, sizing_mode="stretch_width",
-                                          css_classes=["dashkit-info"]))  # fmt: skip
+            parts.append(pn.pane.HTML(markdown_html(self.info), sizing_mode="stretch_width",
+                                      css_classes=["dashkit-info"]))  # fmt: skip
         if self.status:
             parts.append(FeedStatus(feed=self.feed, theme=self.theme))
         replaying = isinstance(self.feed.source, ReplaySource)
@@ -351,9 +356,11 @@ class Layout(pn.viewable.Viewer):
         compat.pin_resource_urls(pn.state.curdoc)
         cls = TEMPLATES[self.template]
         if cls is None:
-            return pn.Column(pn.pane.Markdown(f"## {self.title}"), *self._header(), self._body(),
-                             sizing_mode="stretch_width")  # fmt: skip
-        template = cls(title=self.title, theme="dark" if self.theme == "dark" else "default")
+            return pn.Column(pn.pane.HTML(f"<h2>{plain_html(self.title)}</h2>"), *self._header(),
+                             self._body(), sizing_mode="stretch_width")  # fmt: skip
+        # Templates put their title into the page unescaped.
+        template = cls(title=plain_html(self.title),
+                       theme="dark" if self.theme == "dark" else "default")  # fmt: skip
         if self.template == "fast_grid":
             template.main[0:1, 0:12] = pn.Column(*self._header())
             template.main[1:8, 0:12] = self._body()
