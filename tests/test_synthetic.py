@@ -29,7 +29,8 @@ def test_rows_are_plausible():
                             else tasks[c] for c in tasks}), "tasks")  # fmt: skip
     assert (tasks["start"] < tasks["stop"]).all()
     assert tasks["stop"].max() <= 40 * src.tick
-    assert set(tasks["action"]) == set(schema.ACTIONS)
+    # Every action today's workers report (``deserialize`` came from older ones).
+    assert set(tasks["action"]) == set(schema.ACTIONS) - {"deserialize"}
     assert set(tasks["status"]) == {"ok", "error"}
     assert tasks.groupby(["worker", "thread"], observed=True).ngroups == 8
     compute = tasks[tasks["action"] == "compute"]
