@@ -247,19 +247,24 @@ class Feed(param.Parameterized):
             self.failures += 1
             self._set_status(f"disconnected: {err}")
             return False
-        with self._lock:
-            if snap.reset:
-                self._new_history()
-                self.generation += 1
-            self.history.append(snap.tasks)
-            self.workers = snap.workers
-            self._workers_by_address = None
-            self.progress = snap.progress
-            self.time = snap.time
-            self.lost += snap.lost
-            self.missing = snap.missing
-            self.polls += 1
-            self._version += 1
+        except Exception as err:  # noqa: BLE001 - any failure must leave the feed polling
+            return self._failed(err)
+        try:
+            with self._lock:
+                if snap.reset:
+                    self._new_history()
+                    self.generation += 1
+                self.history.append(snap.tasks)
+                self.workers = snap.workers
+                self._workers_by_address = None
+                self.progress = snap.progress
+                self.time = snap.time
+                self.lost += snap.lost
+                self.missing = snap.missing
+                self.polls += 1
+                self._version += 1
+        except Exception as err:  # noqa: BLE001 - data a reader can't use: keep what is held
+            return self._failed(err)
         self._set_status(f"degraded: {', '.join(snap.missing)}" if snap.missing else "connected")
         for listener in list(self._listeners):
             try:
@@ -267,6 +272,16 @@ class Feed(param.Parameterized):
             except Exception:  # a failing listener must not stop the polling
                 logger.exception("dashkit feed for %s: %r failed", self.source.key, listener)
         return True
+
+    def _failed(self, err: Exception) -> bool:
+        """A poll failed for another reason than the source being unreachable
+        (a bug, data that cannot be used): say so on the page and go on polling."""
+        self.failures += 1
+        status = f"failed: {type(err).__name__}: {err}"
+        if status != self.status:
+            logger.error("dashkit feed for %s: poll failed", self.source.key, exc_info=err)
+        self._set_status(status)
+        return False
 
     def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
         """Call ``listener(snapshot)`` after each successful poll (on the poller thread)."""

@@ -1,5 +1,7 @@
 """Feed: polling, sharing, readers, lifecycle (synthetic source)."""
 
+import dataclasses
+
 import pytest
 
 from dashkit.feed import Feed
@@ -79,3 +81,41 @@ def test_degraded_status_names_missing_fields():
 def test_bad_parameter_is_named():
     with pytest.raises(ValueError, match="max_task_rows"):
         Feed(SyntheticSource(), max_task_rows=0)
+
+
+class BrokenSource(SyntheticSource):
+    """A source with a bug: raises, or hands over a snapshot no reader can use."""
+
+    broken: str | None = None
+
+    def snapshot(self):
+        if self.broken == "raises":
+            raise ZeroDivisionError("division by zero")
+        snap = super().snapshot()
+        if self.broken == "bad data":
+            snap = dataclasses.replace(snap, tasks="not a frame")
+        return snap
+
+
+@pytest.mark.parametrize(("broken", "status"), [
+    ("raises", "failed: ZeroDivisionError: division by zero"),
+    ("bad data", "failed: AttributeError"),
+])  # fmt: skip
+def test_any_failure_leaves_the_feed_polling_with_its_data_and_says_so(broken, status, caplog):
+    source = BrokenSource(seed=1, start_time=0.0)
+    feed = Feed(source, period=0.02)
+    assert feed.poll()
+    held = feed.tasks.total
+    source.broken = broken
+    feed.start()
+    try:
+        wait_for(lambda: feed.failures >= 5)
+        assert feed.status.startswith(status), feed.status
+        assert feed._thread.is_alive()
+        assert feed.tasks.total == held  # the data held is kept
+        assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1  # said once
+        source.broken = None
+        wait_for(lambda: feed.status == "connected")
+        wait_for(lambda: feed.tasks.total > held)
+    finally:
+        feed.stop()
