@@ -308,7 +308,10 @@ class Layout(pn.viewable.Viewer):
             for key in feed_params:
                 _choice(key, FEED_KEYS, "feed: unknown parameter")
             source = source_from_spec(spec.get("source", {"type": "embedded"}))
-            feed = Feed.shared(source, **feed_params)
+            try:
+                feed = Feed.shared(source, **feed_params)
+            except (ValueError, TypeError) as err:
+                raise LayoutSpecError(f"feed: {err}") from None
         columns_spec = spec.get("columns", [])
         if not isinstance(columns_spec, list):
             raise LayoutSpecError("columns: expected a list of columns")

@@ -148,6 +148,16 @@ def test_specs_that_expand_beyond_bounds_are_refused_at_once(text, message, tmp_
         Layout.from_spec(bomb)
 
 
+@pytest.mark.parametrize(("feed", "message"), [
+    ({"period": 0}, r"feed: .*'Feed.period' must be at least"),
+    ({"max_task_rows": "x"}, r"feed: .*'Feed.max_task_rows' must be an integer"),
+])  # fmt: skip
+def test_bad_feed_parameters_are_a_spec_error(feed, message):
+    spec = {**status_spec(), "source": {"type": "synthetic"}, "feed": feed}
+    with pytest.raises(LayoutSpecError, match=message):
+        Layout.from_spec(spec)
+
+
 def test_a_few_aliases_still_work(tmp_path):
     spec = tmp_path / "aliases.yaml"
     spec.write_text("source: {type: synthetic}\ncolumns:\n- cells:\n"
