@@ -214,6 +214,22 @@ def test_corrupt_bytes_stop_the_read_at_the_damage(tmp_path):
     assert len(damaged.polls) > 0
 
 
+def test_a_damaged_first_batch_is_an_error_not_an_empty_replay(tmp_path):
+    path = tmp_path / "first.dkrec"
+    synthetic_recording(path, snapshots=5)
+    with pa.OSFile(str(path)) as source:
+        pa.ipc.open_stream(source)
+        header = source.tell()  # the first batch starts here
+    os.truncate(path, header + 100)
+    with pytest.raises(RecordingError, match="damaged in its first batch.*nothing could be read"):
+        Recording.read(path)
+    result = subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(path), "-o",
+                             str(tmp_path / "report.html")], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 1 and "damaged in its first batch" in result.stderr
+    assert not (tmp_path / "report.html").exists()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -196,6 +196,10 @@ def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
             except StopIteration:
                 break
             except (pa.ArrowException, OSError) as err:
+                if not batches:  # nothing to show: a replay of it would be empty, silently
+                    raise RecordingError(f"{path} is damaged in its first batch (byte "
+                                         f"{source.tell():,}): {err}; nothing could be read"
+                                         ) from None  # fmt: skip
                 problem = (f"{path} is damaged after batch {len(batches)} (byte "
                            f"{source.tell():,}): {err}; the data before it loaded")  # fmt: skip
                 break
