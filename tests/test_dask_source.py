@@ -10,7 +10,7 @@ import pytest
 
 from dashkit import schema
 from dashkit.feed import Feed
-from dashkit.sources import DaskSource, SourceUnreachable, scheduler_side
+from dashkit.sources import DaskSource, SourceError, SourceUnreachable, scheduler_side
 from tests.conftest import free_port, wait_for
 
 N = 2000
@@ -227,3 +227,11 @@ def test_the_embedded_cluster_listens_only_on_loopback_and_not_on_dasks_dashboar
     assert opened, "the embedded cluster listens somewhere"
     assert all(ip == "127.0.0.1" for ip, _ in opened), opened
     assert 8787 not in {port for _, port in opened}, opened
+
+
+@pytest.mark.parametrize("address", ["foo://", "127.0.0.1:notaport", "tcp://10.0.0.5"])
+def test_an_address_no_comm_could_use_is_named_as_such_before_any_attempt(address, caplog):
+    source = DaskSource(address=address)
+    with pytest.raises(SourceError, match=r"is not a scheduler address .*tcp://10\.0\.0\.5:8786"):
+        source.connect()
+    assert "refused dashkit's plugin" not in caplog.text

@@ -158,6 +158,8 @@ class DaskSource(Source):
                 return
             if self.address is None and self.client is None:
                 self._start_cluster()
+            elif self.address is not None:
+                _check_address(self.address)
             self._loop = _LoopThread(name=f"dashkit-{self.key}")
             self._loop.run(self._open_pool(), timeout=self.connect_timeout + 5)
             try:
@@ -352,3 +354,18 @@ def _builtin_worker_row(address: str, info: dict, processing: dict) -> dict:
         # Approximates the scheduler's rule (fewer tasks than threads).
         "idle": nprocessing < info.get("nthreads", 0),
     }
+
+
+def _check_address(address: str) -> None:
+    """Refuse an address no Dask comm could use, before trying it."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        registry.get_backend(scheme)
+        if scheme != "inproc":
+            parse_host_port(location)
+    except ValueError as err:
+        raise SourceError(f"{address!r} is not a scheduler address ({err}); give one like "
+                          "tcp://10.0.0.5:8786") from None
