@@ -270,6 +270,9 @@ def _chrome(palette: theme.Palette, label_room: int):
         _STYLED.add(figure)
         # Room for the longest (shortened) label, so a settled page never resizes.
         figure.min_border_left = label_room
+        # Titles start at the plot's left edge, over the labels' room, not at
+        # the frame's: narrow plots then show their whole title.
+        figure.title.offset = -(label_room - 10)
         figure.border_fill_color = palette.background
         figure.outline_line_color = None
         figure.title.text_color = palette.text
