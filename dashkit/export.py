@@ -9,13 +9,12 @@ and hover work on what is embedded. The task stream embeds its newest rows
 as rectangles (exact hover) and, when the history is dense, the whole history
 as a high-resolution image.
 
-**App.** A folder with the layout's spec, a one-line ``app.py`` that serves
-it, and a README line: ``panel serve DIR/app.py``.
+**App.** A folder with the layout's spec, an ``app.py`` that serves it (the
+same few lines for every layout), and a README line: ``panel serve app.py``.
 
 Example
 -------
 >>> from dashkit.layouts import Layout
-from dashkit.markup import markdown_html
 >>> layout = Layout.from_spec({"source": {"type": "synthetic", "seed": 1},
 ...                            "columns": [{"cells": [{"type": "progress"}]}]})
 >>> layout.feed.poll()

@@ -17,9 +17,10 @@ What is drawn is computed once per Feed for every page
 (worker, thread) rows and the history image of a range.
 
 Colours: computes in their prefix's colour (the palette Progress uses),
-transfers red, disk reads and writes orange (both translucent), erred tasks
-black. Rows are ordered by worker, then thread; a row stays while its tasks
-are in the history held. Time is in seconds since the first task seen.
+transfers red, disk reads and writes orange, deserialization grey (all
+translucent), a compute that erred black. Rows are ordered by worker, then
+thread; a row stays while its tasks are in the history held. Time is in
+seconds since the first task seen.
 
 Following: by default the view follows the last ``window`` seconds of the
 run, as Dask's own page does, so single tasks and transfers stay visible;
