@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -206,6 +204,7 @@ def export(args: argparse.Namespace) -> int:
 def record(args: argparse.Namespace) -> int:
     import signal
 
+    from dashkit.files import replace, temporary_beside
     from dashkit.recorder import record as recording
     from dashkit.sources import DaskSource, SyntheticSource
 
@@ -216,12 +215,7 @@ def record(args: argparse.Namespace) -> int:
     output = _output_path(args.output, [], args.force)
     # A file being replaced stays whole until the new recording is complete;
     # a new one is written in place, so a killed recorder leaves what it had.
-    writing = output
-    if output.exists():
-        handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.",
-                                        suffix=".tmp")  # fmt: skip
-        os.close(handle)
-        writing = Path(name)
+    writing = temporary_beside(output) if output.exists() else output
     if args.synthetic:
         source = SyntheticSource(**_synthetic_params(args))
     else:
@@ -241,8 +235,7 @@ def record(args: argparse.Namespace) -> int:
             raise CommandError(f"cannot write {args.output}: {err.strerror or err}") from None
         raise
     if writing != output:
-        shutil.copymode(output, writing)
-        os.replace(writing, output)
+        replace(writing, output)
     size = output.stat().st_size
     print(f"dashkit: recorded {recorder.snapshots:,} snapshots and {recorder.task_rows:,} "
           f"task-stream rows to {args.output} ({size / 1e6:.2f} MB)", file=sys.stderr)  # fmt: skip

@@ -25,9 +25,7 @@ True
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from jinja2 import Environment
 
 from dashkit import theme
 from dashkit.components import FeedStatus, ReplayControl
+from dashkit.files import write_atomically
 from dashkit.layouts import Layout
 from dashkit.layouts import Tabs as LayoutTabs
 from dashkit.markup import markdown_html
@@ -51,9 +50,6 @@ _PAGE = Environment().from_string(
     "{% extends base %}{% block preamble %}<style>{{ style }}</style>{% endblock %}"
 )
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc="[^"]*"[^>]*>\s*</script>')
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 # Constant: spec text (the title, the folder's name) never goes into code.
 _APP = '''"""A dashkit layout: serve it with `panel serve app.py`; the layout is layout.yaml."""
@@ -126,20 +122,6 @@ def render_html(layout: Layout) -> str:
     # Importing Panel registers a script it loads by relative URL (ES module
     # shims for its own models); none of Panel's models is in this page.
     return _EXTERNAL_SCRIPT.sub("", page)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over
-    ``path``: a failure leaves the old file whole."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, 0o666 & ~_UMASK)  # as a plain open() would have made it
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_html(layout: Layout, path: str | Path, force: bool = False) -> Path:

@@ -79,11 +79,13 @@ def test_html_and_app_folders_are_replaced_only_when_asked(tmp_path):
     layout = synthetic_layout(title='"""\nimport os; os.remove("x")\n"""')
     out = tmp_path / "report.html"
     out.write_text("kept")
+    out.chmod(0o640)
     with pytest.raises(FileExistsError, match="report.html exists"):
         save_html(layout, out)
     assert out.read_text() == "kept"
     save_html(layout, out, force=True)
     assert "<html" in out.read_text()
+    assert out.stat().st_mode & 0o777 == 0o640  # as writing over it in place would keep it
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
     folder = tmp_path / "app"
