@@ -272,12 +272,13 @@ class Layout(pn.viewable.Viewer):
             return copy.deepcopy(dict(spec))
         path = Path(spec)
         try:
+            size = path.stat().st_size  # before reading: a huge file is never loaded
+            if size > MAX_SPEC_BYTES:
+                raise LayoutSpecError(f"{path}: a layout spec is at most {MAX_SPEC_BYTES:,} "
+                                      f"bytes; this one has {size:,}")  # fmt: skip
             text = path.read_text()
         except OSError as err:
             raise LayoutSpecError(f"{path}: cannot read the layout spec: {err.strerror}") from None
-        if len(text) > MAX_SPEC_BYTES:
-            raise LayoutSpecError(f"{path}: a layout spec is at most {MAX_SPEC_BYTES:,} bytes; "
-                                  f"this one has {len(text):,}")  # fmt: skip
         try:
             data = _load_bounded(text)
         except RecursionError:
