@@ -62,8 +62,9 @@ class Served:
 
 
 
-def status_server(tmp_path: Path, scheduler: str | None = None) -> Served:
-    """``panel serve layouts/status.py`` on a free port, started (call ``wait``).
+def status_server(tmp_path: Path, scheduler: str | None = None, *options: str) -> Served:
+    """``panel serve layouts/status.py`` on a free port with ``options``, started
+    (call ``wait``).
 
     With no ``scheduler`` the page runs an embedded cluster with the demo workload."""
     from tests.conftest import free_port
@@ -71,7 +72,7 @@ def status_server(tmp_path: Path, scheduler: str | None = None) -> Served:
     port = free_port()
     return Served(
         [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
-         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
+         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}", *options],
         port, "status", tmp_path, env={"DASHKIT_SCHEDULER": scheduler} if scheduler else None,
     )  # fmt: skip
 

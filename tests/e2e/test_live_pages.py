@@ -17,9 +17,8 @@ from distributed import Client
 
 from dashkit.sources import scheduler_side
 from dashkit.sources.workload import DemoWorkload
-from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import status_server
 
 PAGES = 4
 PERIOD = 0.5  # the feed's default poll period, seconds
@@ -103,17 +102,13 @@ def test_busy_pages_share_one_poll_keep_redrawing_without_resizing_and_leave_no_
     scheduler_process.start_worker(nthreads=2)
     workload = DemoWorkload(scheduler_process.address)
     workload.start()
-    port = free_port()
-    server = Served(
-        [str(BIN / "panel"), "serve", "layouts/status.py", "--port", str(port),
-         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}",
-         "--rest-session-info", "--session-history", "-1",
-         # A lifetime shorter than a slow page load discards sessions whose
-         # websocket has not connected yet: Bokeh's default is 15 s.
-         "--check-unused-sessions", "1000", "--unused-session-lifetime", "8000"],
-        port, "status", tmp_path, env={"DASHKIT_SCHEDULER": scheduler_process.address},
+    server = status_server(
+        tmp_path, scheduler_process.address, "--rest-session-info", "--session-history", "-1",
+        # A lifetime shorter than a slow page load discards sessions whose
+        # websocket has not connected yet: Bokeh's default is 15 s.
+        "--check-unused-sessions", "1000", "--unused-session-lifetime", "8000",
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    base = server.url.rsplit("/", 1)[0]
     try:
         with Client(scheduler_process.address, set_as_default=False) as client:
             server.wait()
