@@ -46,7 +46,7 @@ class FeedStatus(Component):
         color = _STATE_COLORS.get(state, theme.RED)
         detail = html.escape(view.status)
         dropped = f" · {view.dropped:,} dropped" if view.dropped else ""
-        erred = int(view.progress["erred"].sum()) if "erred" in view.progress else 0
+        erred = int(view.progress["erred"].sum())  # every progress frame has the column
         failures = (f' · <b class="dashkit-erred" style="color:{theme.RED}">{erred:,} erred</b>'
                     if erred else "")  # fmt: skip
         return (
