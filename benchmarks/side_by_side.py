@@ -1,6 +1,7 @@
 """dashkit's status page side by side with Dask's own /status, on one cluster.
 
     python benchmarks/side_by_side.py [--tabs 1 6] [--seconds 20]
+    python benchmarks/side_by_side.py --synthetic 100 --tabs 10
 
 Starts ``dask scheduler`` (its dashboard on), two ``dask worker`` processes
 (2 threads each) and a steady workload of short sleeping tasks whose sums
@@ -14,6 +15,10 @@ prints, per page:
 * updates (PATCH-DOC messages) per tab per second and KB received per tab per
   second;
 * open time: from navigation until every plot of the page is drawn.
+
+With ``--synthetic N`` there is no Dask page to compare with: dashkit serves
+its status layout over a synthetic cluster of N workers where every value
+changes every poll, and the same numbers are printed for its tabs.
 
 Every process it starts is stopped at the end. Needs Debian's ``chromium``.
 """
@@ -139,14 +144,69 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
         context.close()
 
 
+def launch(playwright, chromium: str):
+    # Without a GPU, Chromium's software GPU process takes a core of its own.
+    return playwright.chromium.launch(executable_path=chromium, headless=True,
+                                      args=["--disable-gpu"])  # fmt: skip
+
+
+def print_row(name: str, tabs: int, result: dict, idle: float) -> None:
+    print(f"| {name} | {tabs} | {100 * (result['cpu'] - idle):.1f} % "
+          f"| {result['updates']:.1f} | {result['kbps']:.0f} "
+          f"| {result['open']:.1f} s |", flush=True)  # fmt: skip
+
+
+HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time |\n"
+          "|---|---:|---:|---:|---:|---:|")  # fmt: skip
+
+
+def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float) -> None:
+    """dashkit's status layout over a synthetic cluster, alone."""
+    import tempfile
+
+    import yaml
+    from playwright.sync_api import sync_playwright
+
+    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
+    spec["source"] = {"type": "synthetic", "n_workers": workers}
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "synthetic.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        server = subprocess.Popen(
+            [str(BIN / "dashkit"), "serve", str(path), "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/synthetic"
+            wait_for_url(url)
+            process = psutil.Process(server.pid)
+            with sync_playwright() as playwright:
+                browser = launch(playwright, chromium)
+                print(f"{seconds:g} s per measurement, synthetic cluster of {workers} workers")
+                print(HEADER)
+                idle = cpu_share(process, seconds)
+                for tabs in tab_counts:
+                    result = measure(browser, url, process, tabs, seconds)
+                    print_row(f"dashkit status, {workers} synthetic workers", tabs, result, idle)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabs", type=int, nargs="+", default=[1, 6])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--synthetic", type=int, metavar="N",
+                        help="dashkit alone, over a synthetic cluster of N workers")  # fmt: skip
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
         sys.exit("side_by_side: needs Debian's chromium (apt-get install -y chromium)")
+    if args.synthetic:
+        synthetic(chromium, args.synthetic, args.tabs, args.seconds)
+        return
     from playwright.sync_api import sync_playwright
 
     scheduler_port, dask_port, dashkit_port = free_port(), free_port(), free_port()
@@ -180,18 +240,15 @@ def main() -> None:
         }
         wait_for_url(pages["dashkit status"][0])
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+            browser = launch(playwright, chromium)
             print(f"{args.seconds:g} s per measurement, 2 workers x 2 threads, steady workload")
-            print("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time |")
-            print("|---|---:|---:|---:|---:|---:|")
+            print(HEADER)
             idle = {name: cpu_share(psutil.Process(pid), args.seconds)
                     for name, (_, pid) in pages.items()}  # fmt: skip
             for tabs in args.tabs:
                 for name, (url, pid) in pages.items():
                     result = measure(browser, url, psutil.Process(pid), tabs, args.seconds)
-                    print(f"| {name} | {tabs} | {100 * (result['cpu'] - idle[name]):.1f} % "
-                          f"| {result['updates']:.1f} | {result['kbps']:.0f} "
-                          f"| {result['open']:.1f} s |", flush=True)  # fmt: skip
+                    print_row(name, tabs, result, idle[name])
             browser.close()
     finally:
         stop.set()

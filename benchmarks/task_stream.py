@@ -6,20 +6,24 @@
   lookup-table colouring) over the whole history at 1200x400 px, for 100k,
   1M and 5M rows, and the bytes of the PATCH-DOC message that carries it.
 * Sparse: bytes of the PATCH-DOC message when one tick adds k rows.
-* Status page: server CPU per page per tick for all its components (the
-  shared Feed's poll not included) at 2, 100 and 1,000 workers, on a
-  synthetic cluster where every value changes every tick: the first page of a
-  poll (it computes the frames every page shares) and each further page.
+* Status page: server CPU per page per tick for all its components, the
+  PATCH-DOC message included (the shared Feed's poll not included), at 2,
+  100 and 1,000 workers, on a synthetic cluster where every value changes
+  every tick: the first page of a poll (it computes the frames every page
+  shares) and each further page; and the websocket frames of one update.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import statistics
 import time
 
 import panel as pn
 from bokeh.document import Document
 from bokeh.protocol import Protocol
+from panel.io.state import set_curdoc
 
 from dashkit.components import (
     ClusterMemory,
@@ -94,8 +98,20 @@ def sparse(k: int = 50) -> dict:
     return {"bytes_per_row": sum(s[1] for s in sizes) / rows, "rows_per_tick": rows / len(sizes)}
 
 
+@contextlib.contextmanager
+def _held(doc: Document):
+    """What ``pn.io.hold`` does on a server session: one batch of events (Panel
+    drops the events of a document no browser is connected to)."""
+    doc.hold("combine")
+    try:
+        yield
+    finally:
+        doc.unhold()
+
+
 def status_page_tick(n_workers: int, ticks: int = 20) -> dict:
-    """CPU ms per tick of the first page (computes the shared frames) and of a second page."""
+    """CPU ms per tick of the first page (computes the shared frames) and of a
+    second page, each page one document, the PATCH-DOC message included."""
     feed = Feed(SyntheticSource(n_workers=n_workers, seed=3, start_time=0.0))
     feed.poll()
     pages = []
@@ -103,17 +119,27 @@ def status_page_tick(n_workers: int, ticks: int = 20) -> dict:
         components = [cls(feed=feed) for cls in (ClusterMemory, WorkerMemory, TaskProcessing,
                                                  CPUUtilization, Occupancy, TaskStream, Progress,
                                                  FeedStatus)]  # fmt: skip
-        for component in components:
-            rendered(component)
-        pages.append(components)
-    first, second = [], []
+        doc = Document()
+        with set_curdoc(doc):
+            doc.add_root(pn.Column(*components).get_root(doc))
+        events: list = []
+        doc.on_change(events.append)
+        pages.append((doc, components, events))
+    first, second, frames = [], [], []
     for _ in range(ticks):
         feed.poll()
-        for page, times in zip(pages, (first, second), strict=True):
+        for (doc, components, events), times in zip(pages, (first, second), strict=True):
+            events.clear()
             began = time.process_time()
-            SessionRefresh.redraw(page)
+            with set_curdoc(doc), _held(doc):
+                SessionRefresh.redraw(components)
+            message = Protocol().create("PATCH-DOC", events)
+            for buffer in message.buffers:  # what the server writes per buffer
+                json.dumps(buffer.ref), buffer.to_bytes()
             times.append((time.process_time() - began) * 1000)
-    return {"first_ms": statistics.median(first), "further_ms": statistics.median(second)}
+        frames.append(3 + 2 * len(message.buffers))
+    return {"first_ms": statistics.median(first), "further_ms": statistics.median(second),
+            "frames": statistics.median(frames)}  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -130,4 +156,5 @@ if __name__ == "__main__":
         result = status_page_tick(n)
         print(f"status page, {n:>4} workers, CPU per page per tick: "
               f"{result['first_ms']:5.1f} ms for the first page (computes the shared frames), "
-              f"{result['further_ms']:4.1f} ms for each further page", flush=True)  # fmt: skip
+              f"{result['further_ms']:4.1f} ms for each further page, "
+              f"{result['frames']:.0f} websocket frames per update", flush=True)  # fmt: skip

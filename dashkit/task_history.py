@@ -93,8 +93,8 @@ class TaskHistory:
     #: The columns this history keeps in the TaskBuffer beside each row.
     DERIVED = {"x0": np.float64, "x1": np.float64, "pair": np.int32, "cls": np.int8}
     #: The columns of :meth:`quads`.
-    QUAD_COLUMNS = ("start", "stop", "y0", "y1", "left", "right", "bottom", "top", "key",
-                    "prefix", "action", "duration", "worker", "thread", "color", "alpha")
+    QUAD_COLUMNS = ("left", "right", "bottom", "top", "key", "prefix", "action", "duration",
+                    "worker", "thread", "color", "alpha")
 
     def __init__(self, buffer: TaskBuffer):
         self.buffer = buffer
@@ -171,8 +171,8 @@ class TaskHistory:
 
     def quads(self, first: int, last: int) -> dict[str, np.ndarray]:
         """Rows ``first..last`` as the task stream's rectangles: positions, colours
-        and hover text, under both HoloViews' names (``start``...) and Bokeh's
-        (``left``...). Cached: pages reading the same rows share the result."""
+        and hover text, corners under Bokeh's names (``left``...). Cached: pages
+        reading the same rows share the result."""
         with self._lock:
             first = max(first, self.oldest)
             key = (self.layout, first, last)
@@ -190,7 +190,6 @@ class TaskHistory:
 
         cls = cols["cls"]
         return {
-            "start": cols["x0"], "stop": cols["x1"], "y0": bottom, "y1": top,
             "left": cols["x0"], "right": cols["x1"], "bottom": bottom, "top": top,
             "key": cols["key"], "prefix": named("prefix"), "action": named("action"),
             "duration": np.array([theme.format_time(s) for s in cols["x1"] - cols["x0"]], object),

@@ -127,7 +127,8 @@ def plot_data(component) -> dict:
     figure = component.live_plots()[0].figure
     quads = [r.data_source.data for r in figure.select({"type": GlyphRenderer})
              if type(r.glyph).__name__ == "Quad"]  # fmt: skip
-    return dict(max(quads, key=lambda d: len(d["left"])))
+    # Short numeric columns are sent (and held) as lists.
+    return {k: np.asarray(v) for k, v in max(quads, key=lambda d: len(d["left"])).items()}
 
 
 @pytest.mark.parametrize("switch", ["histogram", "bars"])

@@ -116,7 +116,7 @@ class Component(Registered, pn.viewable.Viewer):
         return self.feed.derive(key, self._derive, view)
 
     def _derive(self, view: FeedView, previous) -> PlotFrame:
-        return self.compute_frame(view).keep_unchanged(previous)
+        return self.compute_frame(view).with_string_arrays().keep_unchanged(previous)
 
     def compute_frame(self, view: FeedView) -> PlotFrame:
         """The plot's frame for one snapshot (pure: no state of this instance)."""
@@ -219,23 +219,28 @@ class Component(Registered, pn.viewable.Viewer):
         return self._shown_panel
 
 
-def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str],
-               kdims: tuple[str, ...] = ("x0", "y0", "x1", "y1")) -> hv.Rectangles:  # fmt: skip
-    """A ``hv.Rectangles`` of frame columns ``kdims`` (the corners) and ``vdims``.
+CORNERS = ("left", "bottom", "right", "top")
+"""The corner columns of rectangles: HoloViews' key dimensions take Bokeh's
+glyph names, so the data source holds each corner once (under other names
+HoloViews adds a second copy of every corner for the hover)."""
+
+
+def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str]) -> hv.Rectangles:
+    """A ``hv.Rectangles`` of frame columns :data:`CORNERS` and ``vdims``.
 
     The value dimensions only colour the glyph and fill the hover; they get a
     declared range, and text stays in object arrays (a pandas string column
     is taken as categorical), so HoloViews does not scan them, often tens of
     thousands of strings, whenever it draws."""
-    data = {k: np.asarray(columns[k]) for k in (*kdims, *vdims)}
-    return hv.Rectangles(data, list(kdims), [hv.Dimension(v, range=(0, 1)) for v in vdims])
+    data = {k: np.asarray(columns[k]) for k in (*CORNERS, *vdims)}
+    return hv.Rectangles(data, list(CORNERS), [hv.Dimension(v, range=(0, 1)) for v in vdims])
 
 
-def rectangle_columns(x0, y0, x1, y1, **vdims) -> dict[str, np.ndarray]:
-    """Frame columns of rectangles, under HoloViews' names and Bokeh's (``left``...)."""
-    x0, y0, x1, y1 = (np.asarray(v, dtype=float) for v in (x0, y0, x1, y1))
-    return {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "left": x0, "bottom": y0, "right": x1,
-            "top": y1, **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
+def rectangle_columns(left, bottom, right, top, **vdims) -> dict[str, np.ndarray]:
+    """Frame columns of rectangles: the :data:`CORNERS`, then ``vdims``."""
+    corners = (np.asarray(v, dtype=float) for v in (left, bottom, right, top))
+    return {**dict(zip(CORNERS, corners, strict=True)),
+            **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
 
 
 def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple:

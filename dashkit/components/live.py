@@ -28,6 +28,8 @@ from collections.abc import Mapping
 import numpy as np
 from bokeh.models import FixedTicker
 
+from dashkit.columns import string_arrays
+
 Columns = Mapping[str, np.ndarray]
 
 
@@ -49,6 +51,10 @@ class PlotFrame:
     yticks: tuple[tuple[float, str], ...] = ()
     marks: Mapping[int, float | None] = dataclasses.field(default_factory=dict)
 
+    def with_string_arrays(self) -> PlotFrame:
+        """This frame with its text columns as string arrays (see :func:`string_arrays`)."""
+        return dataclasses.replace(self, layers=tuple(map(string_arrays, self.layers)))
+
     def keep_unchanged(self, previous: PlotFrame | None) -> PlotFrame:
         """This frame with ``previous``'s arrays wherever they are equal, so that
         an unchanged column is the same object and is not sent again."""
@@ -59,6 +65,23 @@ class PlotFrame:
             for new, old in zip(self.layers, previous.layers, strict=True)
         )
         return dataclasses.replace(self, layers=layers)
+
+
+INLINE_ROWS = 256
+"""Numeric columns of up to this many rows are sent inside the message's JSON.
+
+Bokeh sends every numeric array as a binary buffer, two more websocket frames
+each (two more writes on the server, two more frames for the browser); a
+live update of the status page carried 15-40 of them, most a few numbers
+long, and encoding a few hundred numbers as JSON costs less than that."""
+
+
+def inline(values):
+    """``values`` as Bokeh should send it: a list when numeric and short."""
+    numeric = isinstance(values, np.ndarray) and values.dtype.kind in "biuf"
+    if numeric and len(values) <= INLINE_ROWS:
+        return values.tolist()
+    return values
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> bool:
@@ -133,15 +156,19 @@ class LivePlot:
             return
         same_length = len(source.data[names[0]]) == len(columns[names[0]])
         if same_length and len(changed) < len(names):
-            source.data.update({k: columns[k] for k in changed})
+            source.data.update({k: inline(columns[k]) for k in changed})
         else:
-            source.data = {k: columns[k] for k in names}
+            source.data = {k: inline(columns[k]) for k in names}
         sent.update({k: columns[k] for k in names})
 
     def stream(self, layer: int, columns: Columns, rollover: int) -> None:
         """Append rows to ``layer``'s data source; only those rows are sent."""
         source = self.source(layer)
-        source.stream({k: columns[k] for k in source.data}, rollover=rollover)
+        # Only the new rows' text as string arrays: the columns held keep
+        # their object arrays, which grow by a pointer per row, not by the
+        # longest key.
+        rows = string_arrays({k: columns[k] for k in source.data})
+        source.stream({k: inline(v) for k, v in rows.items()}, rollover=rollover)
         self._sent.pop(layer, None)
 
     def replace(self, layer: int, columns: Columns) -> None:

@@ -9,6 +9,7 @@ A dashed line marks the memory limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import holoviews as hv
@@ -39,16 +40,18 @@ _HOVER_FIELDS = [
 ]
 _VDIMS = ["color", "alpha", "segment", "bytes"] + [f for _, f in _HOVER_FIELDS]
 _TEXT_FIELDS = [f for _, f in _HOVER_FIELDS[1:]]
+_MEMORY_COLUMNS = ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled",
+                   "memory_limit")  # fmt: skip
 
 
-def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndarray]:
+def memory_segments(bars: Mapping[str, np.ndarray], colors: np.ndarray) -> dict[str, np.ndarray]:
     """Frame columns of one rectangle per non-empty memory segment of each bar
     (row ``i`` at y = i).
 
-    ``bars`` has the workers-frame memory columns plus ``worker`` and
-    ``memory_limit``; ``colors`` is each bar's colour.
+    ``bars`` holds one array per workers-frame memory column, plus ``worker``
+    and ``memory_limit``; ``colors`` is each bar's colour.
     """
-    n = len(bars)
+    n = len(bars["worker"])
     text = {
         f"{name}_text": np.array([theme.format_bytes(int(v)) for v in bars[name]], object)
         for name in ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled")
@@ -57,7 +60,7 @@ def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndar
         [theme.format_bytes(int(v)) if v else "none" for v in bars["memory_limit"]], object
     )
     names = [segment for segment, _ in theme.MEMORY_SEGMENTS]
-    widths = np.stack([bars[segment].to_numpy(dtype=float) for segment in names])  # (4, n)
+    widths = np.stack([np.asarray(bars[segment], dtype=float) for segment in names])  # (4, n)
     lefts = np.cumsum(widths, axis=0) - widths
     y = np.tile(np.arange(n, dtype=float), len(names))
     spilled = np.full(n, theme.SPILLED_COLOR, object)
@@ -68,7 +71,7 @@ def memory_segments(bars: pd.DataFrame, colors: np.ndarray) -> dict[str, np.ndar
         lefts.ravel(), y - 0.45, (lefts + widths).ravel(), y + 0.45, color=color,
         alpha=np.repeat([alpha for _, alpha in theme.MEMORY_SEGMENTS], n),
         segment=np.repeat(np.array(names, object), n), bytes=widths.ravel(),
-        worker=np.tile(bars["worker"].to_numpy(object), len(names)),
+        worker=np.tile(np.asarray(bars["worker"], object), len(names)),
         **{k: np.tile(v, len(names)) for k, v in text.items()},
     )  # fmt: skip
     return {k: v[keep] for k, v in columns.items()}
@@ -125,7 +128,7 @@ class _MemoryBars(Component):
 
     @staticmethod
     def _bars_frame(columns, labels: list[str], title: str, limit: float) -> PlotFrame:
-        end = max(limit, float(columns["x1"].max()) if len(columns["x1"]) else 0.0, 1.0)
+        end = max(limit, float(columns["right"].max()) if len(columns["right"]) else 0.0, 1.0)
         return PlotFrame(
             layers=(columns, {}), title=title, x_range=(0.0, end * 1.02),
             y_range=(-0.5, max(len(labels), 1) - 0.5), yticks=label_ticks(labels),
@@ -150,9 +153,9 @@ class ClusterMemory(_MemoryBars):
         colors = theme.memory_color(
             workers["process"], workers["memory_limit"], workers["status"], self.thresholds
         )
-        totals = workers[["process", "managed", "unmanaged_old", "unmanaged_recent", "spilled",
-                          "memory_limit"]].sum()  # fmt: skip
-        bar = pd.DataFrame([totals]).assign(worker=f"cluster ({len(workers)} workers)")
+        bar = {name: np.array([workers[name].to_numpy(float).sum()]) for name in _MEMORY_COLUMNS}
+        bar["worker"] = np.array([f"cluster ({len(workers)} workers)"], object)
+        totals = {name: values[0] for name, values in bar.items()}
         title = f"Bytes stored: {theme.format_bytes(int(totals['process']))}"
         if totals["spilled"]:
             title += f" + {theme.format_bytes(int(totals['spilled']))} spilled to disk"
@@ -204,7 +207,8 @@ class WorkerMemory(_MemoryBars):
         colors = theme.memory_color(
             workers["process"], workers["memory_limit"], workers["status"], self.thresholds
         )
-        bars = workers.assign(worker=workers["address"])
+        bars = {name: workers[name].to_numpy() for name in _MEMORY_COLUMNS}
+        bars["worker"] = workers["address"].to_numpy(object)
         labels = [str(n) for n in workers["name"]]
         title = f"Memory per worker ({len(workers)} workers)"
         limit = float(workers["memory_limit"].max()) if len(workers) else 0.0

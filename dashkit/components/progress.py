@@ -83,33 +83,38 @@ class Progress(Component):
 
     def rows(self, progress: pd.DataFrame | None = None) -> pd.DataFrame:
         """The prefixes drawn, largest first, with an ``other (N)`` row for the rest."""
-        progress = self.feed.progress if progress is None else progress
-        progress = progress.sort_values(["total", "prefix"], ascending=[False, True])
-        shown = progress.head(self.max_prefixes)
-        rest = progress.iloc[self.max_prefixes :]
+        return pd.DataFrame(self._row_arrays(self.feed.progress if progress is None else progress))
+
+    def _row_arrays(self, progress: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`rows` as arrays (a poll's frame is built without pandas overhead)."""
+        prefix = progress["prefix"].to_numpy(object)
+        counts = {c: progress[c].to_numpy(np.int64) for c in (*schema.PROGRESS_STATES, "total")}
+        order = np.lexsort((prefix, -counts["total"]))
+        shown, rest = order[: self.max_prefixes], order[self.max_prefixes :]
+        rows = {"prefix": prefix[shown], **{c: v[shown] for c, v in counts.items()}}
         if len(rest):
-            other = rest[list(schema.PROGRESS_STATES) + ["total"]].sum().to_dict()
-            other["prefix"] = f"other ({len(rest)} prefixes)"
-            shown = pd.concat([shown, pd.DataFrame([other])], ignore_index=True)
-        return shown.reset_index(drop=True)
+            other = {"prefix": f"other ({len(rest)} prefixes)",
+                     **{c: v[rest].sum() for c, v in counts.items()}}  # fmt: skip
+            rows = {c: np.append(v, other[c]) for c, v in rows.items()}
+        return rows
 
     def compute_frame(self, view: FeedView) -> PlotFrame:
-        rows = self.rows(view.progress)
-        n = len(rows)
-        total = rows["total"].to_numpy(float)
+        rows = self._row_arrays(view.progress)
+        n = len(rows["prefix"])
+        total = rows["total"].astype(float)
         if self.scale == "prefix":
             scale = np.maximum(total, 1.0)
         else:
             scale = np.full(n, max(float(total.max()), 1.0) if n else 1.0)
         y = -np.arange(n, dtype=float)
-        done = (rows["released"] + rows["memory"] + rows["erred"]).to_numpy()
+        done = rows["released"] + rows["memory"] + rows["erred"]
         done_text = np.array([f"{d} / {t}" for d, t in zip(done, rows["total"], strict=True)],
                              dtype=object)  # fmt: skip
         prefix_colors = np.array([theme.prefix_color(p) for p in rows["prefix"]], dtype=object)
         # The background bar (all tasks, "waiting" in the hover), then one segment per state.
         specs = [("waiting", theme.PROGRESS_BACKGROUND, 0.1, " "), *theme.PROGRESS_SEGMENTS]
         states = [state for state, *_ in specs]
-        widths = np.stack([total / scale] + [rows[s].to_numpy(float) / scale
+        widths = np.stack([total / scale] + [rows[s] / scale
                                              for s in states[1:]])  # fmt: skip
         lefts = np.vstack([np.zeros((1, n)), np.cumsum(widths[1:], axis=0) - widths[1:]])
         k = len(specs)
@@ -122,14 +127,15 @@ class Progress(Component):
             alpha=np.repeat([a for _, _, a, _ in specs], n),
             hatch=np.repeat(np.array([h for *_, h in specs], object), n),
             hatch_color=np.repeat(np.array(hatch_colors, object), n),
-            prefix=np.tile(rows["prefix"].to_numpy(object), k),
+            prefix=np.tile(rows["prefix"], k),
             state=np.repeat(np.array(states, object), n),
-            count=np.concatenate([rows[s].to_numpy() for s in states]),
+            count=np.concatenate([rows[s] for s in states]),
             done_text=np.tile(done_text, k),
         )  # fmt: skip
         bars = {name: values[keep] for name, values in bars.items()}
         labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
-        totals = view.progress[list(schema.PROGRESS_STATES) + ["total"]].sum()
+        totals = {c: int(view.progress[c].to_numpy(np.int64).sum())
+                  for c in (*schema.PROGRESS_STATES, "total")}  # fmt: skip
         title = (
             f"Progress — total: {totals['total']}, waiting: {totals['waiting']}, "
             f"queued: {totals['queued']}, processing: {totals['processing']}, "

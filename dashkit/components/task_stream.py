@@ -49,7 +49,6 @@ from dashkit.task_history import TaskHistory
 
 _HOVER = [("Key", "key"), ("Prefix", "prefix"), ("Action", "action"),
           ("Duration", "duration"), ("Worker", "worker"), ("Thread", "thread")]  # fmt: skip
-_KDIMS = ("start", "y0", "stop", "y1")
 _VDIMS = ["key", "prefix", "action", "duration", "worker", "thread", "color", "alpha"]
 _RECENT_OPTIONS = {
     "hooks": [color_from_columns], "line_width": 0, "xlabel": "seconds", "ylabel": "",
@@ -174,7 +173,7 @@ class TaskStream(Component):
         # Browsers refuse textures past a few thousand pixels a side.
         height = min(max(self.feed.history.n_rows, 1) * 8, 2048)
         history = self._draw_history(None, None, width=width, height=height)
-        recent = rectangles(self.newest(self.feed.view()).columns, _VDIMS, _KDIMS)
+        recent = rectangles(self.newest(self.feed.view()).columns, _VDIMS)
         recent = recent.opts(**_RECENT_OPTIONS)
         return (history * recent).opts(
             hv.opts.Overlay(title=self.title or "Task stream", **self._style())
@@ -286,7 +285,7 @@ class TaskStream(Component):
 
     def _draw_newest(self) -> hv.Rectangles:
         self._drawn_window = self.newest(self.feed.view())
-        return rectangles(self._drawn_window.columns, _VDIMS, _KDIMS)
+        return rectangles(self._drawn_window.columns, _VDIMS)
 
     def _view_ranges(self, history: TaskHistory, x_range, y_range):
         if len(history) == 0:
@@ -327,7 +326,7 @@ class TaskStream(Component):
             in_view = history.in_range(history.oldest, older, x_range)
             if in_view.size <= self.hover_limit:
                 cursors = in_view
-        return rectangles(history.quads_at(cursors), _VDIMS, _KDIMS)
+        return rectangles(history.quads_at(cursors), _VDIMS)
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""
