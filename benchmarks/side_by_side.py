@@ -184,6 +184,7 @@ def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float
                 browser = launch(playwright, chromium)
                 print(f"{seconds:g} s per measurement, synthetic cluster of {workers} workers")
                 print(HEADER)
+                time.sleep(seconds)  # start-up work (warming the rasterizer) ends first
                 idle = cpu_share(process, seconds)
                 for tabs in tab_counts:
                     result = measure(browser, url, process, tabs, seconds)

@@ -217,16 +217,20 @@ class TaskHistory:
             hit = (cols["x1"] >= x_range[0]) & (cols["x0"] <= x_range[1])
             return first + np.flatnonzero(hit)
 
-    def image(self, x_range, y_range, width: int, height: int) -> np.ndarray:
-        """Every row held, in view, as a (height, width) uint32 RGBA image,
-        bottom row first. Cached: pages viewing the same range after a poll
-        share one aggregation."""
+    def image(self, x_range, y_range, width: int, height: int,
+              last: int | None = None) -> np.ndarray:  # fmt: skip
+        """The rows held up to cursor ``last`` (all by default), in view, as a
+        (height, width) uint32 RGBA image, bottom row first. Cached: pages
+        viewing the same range after a poll share one aggregation."""
         with self._lock:
-            key = (self.total, self.layout, tuple(x_range), tuple(y_range), width, height)
-            return self._images.get(key, lambda: self._image_of(x_range, y_range, width, height))
+            last = self.total if last is None else min(max(last, self.oldest), self.total)
+            key = (self.total, self.layout, last, tuple(x_range), tuple(y_range), width, height)
+            return self._images.get(
+                key, lambda: self._image_of(x_range, y_range, width, height, last)
+            )
 
-    def _image_of(self, x_range, y_range, width: int, height: int) -> np.ndarray:
-        cols = self.buffer.columns(["x0", "x1", "pair", "cls"], np.arange(self.oldest, self.total))
+    def _image_of(self, x_range, y_range, width: int, height: int, last: int) -> np.ndarray:
+        cols = self.buffer.columns(["x0", "x1", "pair", "cls"], np.arange(self.oldest, last))
         row = self._pair_row[cols["pair"]]
         return raster.rasterize(cols["x0"], cols["x1"], row, cols["cls"], x_range, y_range,
                                 width, height)  # fmt: skip

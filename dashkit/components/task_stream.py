@@ -298,15 +298,23 @@ class TaskStream(Component):
         return x_range, y_range
 
     def _image(self, history: TaskHistory, x_range, y_range, width=None, height=None):
-        """The history image for a range: (rgba bottom row first, bounds), or None."""
+        """The image of the rows not drawn as rectangles, for a range: (rgba bottom
+        row first, bounds). It ends where those rows end, so that following a run,
+        where the range in view is mostly rectangles, sends a sliver, not an
+        image of the plot's size (megabytes) every refresh."""
         (x_lo, x_hi), (y_lo, y_hi) = self._view_ranges(history, x_range, y_range)
         width = max(int(width or self._size.width or 1200), 1)
         height = int(min(height or self._size.height or self.height,
                          max(history.n_rows, 1) * 8))  # fmt: skip
-        bounds = (x_lo, y_lo, x_hi, y_hi)
-        if len(history) <= self.dense_threshold or x_hi <= x_lo or y_hi <= y_lo or height < 1:
-            return np.zeros((1, 1), np.uint32), bounds
-        return history.image((x_lo, x_hi), (y_lo, y_hi), width, height), bounds
+        older = history.total - self.dense_threshold
+        end = x_lo
+        if older > history.oldest:
+            end = min(x_hi, history.extent(history.oldest, older)[1])
+        if end <= x_lo or y_hi <= y_lo or height < 1:
+            return np.zeros((1, 1), np.uint32), (x_lo, y_lo, x_hi, y_hi)
+        width = max(round(width * (end - x_lo) / (x_hi - x_lo)), 1)
+        image = history.image((x_lo, end), (y_lo, y_hi), width, height, last=older)
+        return image, (x_lo, y_lo, end, y_hi)
 
     def _image_columns(self, history: TaskHistory, x_range, y_range) -> dict:
         image, (x0, y0, x1, y1) = self._image(history, x_range, y_range)
