@@ -11,7 +11,7 @@ prints, per page:
 
 * server CPU: the CPU share of the process serving the page (the scheduler
   for Dask's page, ``dashkit serve`` for dashkit's) minus its share with no
-  tab open;
+  tab open (the mean of that share just before and just after);
 * updates (PATCH-DOC messages) per tab per second and KB received per tab per
   second;
 * open time: from navigation until every plot of the page is drawn.
@@ -110,7 +110,7 @@ class Tab:
         self.bytes = 0
         self.page.on("websocket", self._attach)
         began = time.monotonic()
-        self.page.goto(url)
+        self.page.goto(url, timeout=120_000)
         self.page.wait_for_function(DRAWN, timeout=120_000, polling=50)
         self.open_time = time.monotonic() - began
 
@@ -244,12 +244,15 @@ def main() -> None:
             browser = launch(playwright, chromium)
             print(f"{args.seconds:g} s per measurement, 2 workers x 2 threads, steady workload")
             print(HEADER)
-            idle = {name: cpu_share(psutil.Process(pid), args.seconds)
-                    for name, (_, pid) in pages.items()}  # fmt: skip
             for tabs in args.tabs:
                 for name, (url, pid) in pages.items():
-                    result = measure(browser, url, psutil.Process(pid), tabs, args.seconds)
-                    print_row(name, tabs, result, idle[name])
+                    process = psutil.Process(pid)
+                    # The share with no tab open drifts with the workload: take
+                    # it before and after, and subtract their mean.
+                    before = cpu_share(process, args.seconds)
+                    result = measure(browser, url, process, tabs, args.seconds)
+                    after = cpu_share(process, args.seconds)
+                    print_row(name, tabs, result, (before + after) / 2)
             browser.close()
     finally:
         stop.set()

@@ -195,3 +195,21 @@ def test_following_shows_the_last_window_seconds_and_the_whole_run_on_request():
     assert (x_range.start, x_range.end) == (5.0, 6.0)
     stream.span = "window"  # choosing a span follows again
     assert x_range.end - x_range.start == pytest.approx(5.0)
+
+
+def test_a_component_in_an_inactive_tab_costs_nothing_until_shown(monkeypatch):
+    feed = busy_feed()
+    shown, hidden = TaskProcessing(feed=feed), CPUUtilization(feed=feed)
+    tabs = pn.Tabs(("Processing", shown), ("CPU", hidden), dynamic=True)  # as layouts make them
+    doc = Document()
+    doc.add_root(tabs.get_root(doc))
+    events = []
+    monkeypatch.setattr(hidden._pipe, "event", lambda **kw: events.append(kw))
+    for _ in range(3):
+        feed.poll()
+        SessionRefresh.redraw([shown, hidden])
+    # Not even HoloViews' stream machinery runs for a plot no page shows.
+    assert hidden.live_plots() == [] and events == []
+    tabs.active = 1
+    (plot,) = hidden.live_plots()  # drawn when shown, from the newest poll
+    assert plot.figure.title.text == hidden.frame().title

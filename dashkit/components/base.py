@@ -159,8 +159,12 @@ class Component(Registered, pn.viewable.Viewer):
         frame = self.frame(view)
         if frame is self._shown:
             return
-        self._shown = frame
         plots = self.live_plots()
+        if not plots and self._pane is not None:
+            # The pane is not drawn in this page (an inactive tab): HoloViews
+            # draws the newest frame when it is shown.
+            return
+        self._shown = frame
         if plots and all(p.fits(frame) for p in plots):
             for plot in plots:
                 plot.show(frame, self.title)
