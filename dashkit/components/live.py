@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 from bokeh.models import FixedTicker
 
-from dashkit.columns import string_arrays
+from dashkit.columns import inline, string_arrays
 
 Columns = Mapping[str, np.ndarray]
 
@@ -65,23 +65,6 @@ class PlotFrame:
             for new, old in zip(self.layers, previous.layers, strict=True)
         )
         return dataclasses.replace(self, layers=layers)
-
-
-INLINE_ROWS = 256
-"""Numeric columns of up to this many rows are sent inside the message's JSON.
-
-Bokeh sends every numeric array as a binary buffer, two more websocket frames
-each (two more writes on the server, two more frames for the browser); a
-live update of the status page carried 15-40 of them, most a few numbers
-long, and encoding a few hundred numbers as JSON costs less than that."""
-
-
-def inline(values):
-    """``values`` as Bokeh should send it: a list when numeric and short."""
-    numeric = isinstance(values, np.ndarray) and values.dtype.kind in "biuf"
-    if numeric and len(values) <= INLINE_ROWS:
-        return values.tolist()
-    return values
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> bool:
