@@ -233,8 +233,8 @@ def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str]) -> hv.Rectan
     """A ``hv.Rectangles`` of frame columns :data:`CORNERS` and ``vdims``.
 
     The value dimensions only colour the glyph and fill the hover; they get a
-    declared range, and text stays in object arrays (a pandas string column
-    is taken as categorical), so HoloViews does not scan them, often tens of
+    declared range, and text stays in numpy arrays (a pandas string column is
+    taken as categorical), so HoloViews does not scan them, often tens of
     thousands of strings, whenever it draws."""
     data = {k: np.asarray(columns[k]) for k in (*CORNERS, *vdims)}
     return hv.Rectangles(data, list(CORNERS), [hv.Dimension(v, range=(0, 1)) for v in vdims])

@@ -40,8 +40,8 @@ _HOVER_FIELDS = [
 ]
 _VDIMS = ["color", "alpha", "segment", "bytes"] + [f for _, f in _HOVER_FIELDS]
 _TEXT_FIELDS = [f for _, f in _HOVER_FIELDS[1:]]
-_MEMORY_COLUMNS = ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled",
-                   "memory_limit")  # fmt: skip
+_BYTE_COLUMNS = ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled")
+_MEMORY_COLUMNS = (*_BYTE_COLUMNS, "memory_limit")  # what a memory bar is built from
 
 
 def memory_segments(bars: Mapping[str, np.ndarray], colors: np.ndarray) -> dict[str, np.ndarray]:
@@ -54,7 +54,7 @@ def memory_segments(bars: Mapping[str, np.ndarray], colors: np.ndarray) -> dict[
     n = len(bars["worker"])
     text = {
         f"{name}_text": np.array([theme.format_bytes(int(v)) for v in bars[name]], object)
-        for name in ("process", "managed", "unmanaged_old", "unmanaged_recent", "spilled")
+        for name in _BYTE_COLUMNS
     }
     text["limit_text"] = np.array(
         [theme.format_bytes(int(v)) if v else "none" for v in bars["memory_limit"]], object

@@ -134,8 +134,8 @@ class Progress(Component):
         )  # fmt: skip
         bars = {name: values[keep] for name, values in bars.items()}
         labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
-        totals = {c: int(view.progress[c].to_numpy(np.int64).sum())
-                  for c in (*schema.PROGRESS_STATES, "total")}  # fmt: skip
+        # The rows drawn hold every prefix (the rest summed in "other").
+        totals = {c: int(rows[c].sum()) for c in (*schema.PROGRESS_STATES, "total")}
         title = (
             f"Progress — total: {totals['total']}, waiting: {totals['waiting']}, "
             f"queued: {totals['queued']}, processing: {totals['processing']}, "
