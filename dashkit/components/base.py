@@ -160,9 +160,7 @@ class Component(Registered, pn.viewable.Viewer):
         if frame is self._shown:
             return
         plots = self.live_plots()
-        if not plots and self._pane is not None:
-            # The pane is not drawn in this page (an inactive tab): HoloViews
-            # draws the newest frame when it is shown.
+        if self._hidden_here(plots):
             return
         self._shown = frame
         if plots and all(p.fits(frame) for p in plots):
@@ -185,6 +183,12 @@ class Component(Registered, pn.viewable.Viewer):
             if doc is None or live.document in (doc, None):
                 plots.append(live)
         return plots
+
+    def _hidden_here(self, plots: list[LivePlot]) -> bool:
+        """Whether this page holds the component's pane without drawing it (an
+        inactive tab): nothing to update; HoloViews draws the newest poll when
+        the pane is shown."""
+        return not plots and self._pane is not None
 
     def _attached(self, plot: LivePlot) -> None:
         """A plot is seen for the first time: HoloViews drew it from ``self._drawn``."""

@@ -215,8 +215,8 @@ class TaskStream(Component):
             # needs it, not when the plot is built, where it would slow the first paint.
             raster.warm_up_in_background()
         plots = self.live_plots()
-        if not plots and self._pane is not None:
-            return  # not drawn in this page (an inactive tab): drawn anew when shown
+        if self._hidden_here(plots):
+            return
         window = self.newest(view)
         if not plots or not all(p.fits_layer(RECENT, _COLUMN_NAMES) for p in plots):
             drawn = self._drawn_window
