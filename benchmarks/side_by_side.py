@@ -127,6 +127,10 @@ class Tab:
 
 
 def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: float) -> dict:
+    """``tabs`` tabs of ``url``; ``cpu`` is the process's share minus its share
+    with no tab open, which drifts with the workload: the mean of that share
+    just before and just after."""
+    before = cpu_share(process, seconds)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         opened = [Tab(context, url) for _ in range(tabs)]
@@ -134,14 +138,15 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
         for tab in opened:
             tab.reset()
         share = cpu_share(process, seconds, opened[0].page)
-        return {
-            "cpu": share,
-            "updates": statistics.mean(t.updates for t in opened) / seconds,
-            "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
-            "open": statistics.mean(t.open_time for t in opened),
-        }
     finally:
         context.close()
+    after = cpu_share(process, seconds)
+    return {
+        "cpu": share - (before + after) / 2,
+        "updates": statistics.mean(t.updates for t in opened) / seconds,
+        "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
+        "open": statistics.mean(t.open_time for t in opened),
+    }
 
 
 def launch(playwright, chromium: str):
@@ -150,8 +155,8 @@ def launch(playwright, chromium: str):
                                       args=["--disable-gpu"])  # fmt: skip
 
 
-def print_row(name: str, tabs: int, result: dict, idle: float) -> None:
-    print(f"| {name} | {tabs} | {100 * (result['cpu'] - idle):.1f} % "
+def print_row(name: str, tabs: int, result: dict) -> None:
+    print(f"| {name} | {tabs} | {100 * result['cpu']:.1f} % "
           f"| {result['updates']:.1f} | {result['kbps']:.0f} "
           f"| {result['open']:.1f} s |", flush=True)  # fmt: skip
 
@@ -185,10 +190,9 @@ def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float
                 print(f"{seconds:g} s per measurement, synthetic cluster of {workers} workers")
                 print(HEADER)
                 time.sleep(seconds)  # start-up work (warming the rasterizer) ends first
-                idle = cpu_share(process, seconds)
                 for tabs in tab_counts:
                     result = measure(browser, url, process, tabs, seconds)
-                    print_row(f"dashkit status, {workers} synthetic workers", tabs, result, idle)
+                    print_row(f"dashkit status, {workers} synthetic workers", tabs, result)
                 browser.close()
         finally:
             server.terminate()
@@ -246,13 +250,8 @@ def main() -> None:
             print(HEADER)
             for tabs in args.tabs:
                 for name, (url, pid) in pages.items():
-                    process = psutil.Process(pid)
-                    # The share with no tab open drifts with the workload: take
-                    # it before and after, and subtract their mean.
-                    before = cpu_share(process, args.seconds)
-                    result = measure(browser, url, process, tabs, args.seconds)
-                    after = cpu_share(process, args.seconds)
-                    print_row(name, tabs, result, (before + after) / 2)
+                    result = measure(browser, url, psutil.Process(pid), tabs, args.seconds)
+                    print_row(name, tabs, result)
             browser.close()
     finally:
         stop.set()
