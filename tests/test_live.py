@@ -12,6 +12,7 @@ from bokeh.document.events import (
     ColumnsStreamedEvent,
     ModelChangedEvent,
 )
+from bokeh.events import RangesUpdate
 from bokeh.models import GlyphRenderer
 
 from dashkit.components import (
@@ -188,8 +189,14 @@ def test_following_shows_the_last_window_seconds_and_the_whole_run_on_request():
     stream.span = "run"  # what the "Whole run" button sets
     assert (x_range.start, x_range.end) == pytest.approx(run)
 
-    stream._stop_following(None)  # the user zoomed in
+    # The user zooms in while the server pushes a followed range to the browser:
+    # the zoom's event, arriving after that push, brings the chosen range back.
     x_range.start, x_range.end = 5.0, 6.0
+    x_range.start, x_range.end = run
+    y_range = plot.figure.y_range
+    stream._keep_range(RangesUpdate(plot.figure, x0=5.0, x1=6.0, y0=y_range.start,
+                                         y1=y_range.end))  # fmt: skip
+    assert (x_range.start, x_range.end) == (5.0, 6.0)
     feed.poll()
     SessionRefresh.redraw([stream])
     assert (x_range.start, x_range.end) == (5.0, 6.0)

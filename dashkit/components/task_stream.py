@@ -39,7 +39,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import RangesUpdate, Reset
+from bokeh.events import LODStart, RangesUpdate, Reset
 
 from dashkit import raster, theme
 from dashkit.components.base import Component, color_from_columns, rectangles
@@ -241,7 +241,8 @@ class TaskStream(Component):
         figure = plot.state
         if figure not in self._watched:
             self._watched.add(figure)
-            figure.on_event(RangesUpdate, self._stop_following)
+            figure.on_event(LODStart, self._stop_following)
+            figure.on_event(RangesUpdate, self._keep_range)
             figure.on_event(Reset, self._follow)
 
     def _stream(self, plot: LivePlot, window: Window) -> None:
@@ -273,8 +274,18 @@ class TaskStream(Component):
         y_range = (plot.figure.y_range.start, plot.figure.y_range.end)
         plot.set_columns(HISTORY, self._image_columns(history, x_range, y_range))
 
-    def _stop_following(self, _event) -> None:
+    def _stop_following(self, _event: LODStart) -> None:
+        # A wheel zoom reports its range only once the wheel has rested (half a
+        # second): stop following as it starts, or ranges pushed meanwhile undo it.
         self._following = False
+
+    def _keep_range(self, event: RangesUpdate) -> None:
+        """The user zoomed or panned: stop following and keep the range they see."""
+        self._following = False
+        figure = event.model
+        if figure is not None and None not in (event.x0, event.x1, event.y0, event.y1):
+            LivePlot.set_range(figure.x_range, (event.x0, event.x1))
+            LivePlot.set_range(figure.y_range, (event.y0, event.y1))
 
     def _follow(self, _event) -> None:
         self._following = True

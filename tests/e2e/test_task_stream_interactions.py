@@ -79,9 +79,12 @@ def test_wheel_zoom_on_a_million_rows_gives_a_finer_image(dense_server, open_pag
     page = open_page("task-stream-dense", width=1300, height=800)
     page.goto(dense_server.url)
     wait_until(lambda: page.state() == "connected", timeout=60, what="connected")
-    wait_until(lambda: page.page.evaluate(IMAGE), timeout=60, what="history image")
     assert int(re.search(r"([\d,]+) task-stream rows", page.status_text()).group(1)
                .replace(",", "")) >= 1_000_000  # fmt: skip
+    # Following shows the last seconds, all rectangles; the whole run is mostly image.
+    page.page.get_by_text("Whole run").click()
+    wait_until(lambda: (page.page.evaluate(IMAGE) or {"width": 0})["width"] > 100,
+               timeout=60, what="history image")  # fmt: skip
     before = page.page.evaluate(IMAGE)
     span = page.plot("Task stream")["x1"] - page.plot("Task stream")["x0"]
     box = plot_box(page)
