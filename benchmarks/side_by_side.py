@@ -165,19 +165,26 @@ HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | o
           "|---|---:|---:|---:|---:|---:|")  # fmt: skip
 
 
+def synthetic_spec(workers: int, folder: str) -> Path:
+    """The status layout over a synthetic cluster of ``workers``, written in ``folder``."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
+    spec["source"] = {"type": "synthetic", "n_workers": workers}
+    path = Path(folder) / "synthetic.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
 def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float) -> None:
     """dashkit's status layout over a synthetic cluster, alone."""
     import tempfile
 
-    import yaml
     from playwright.sync_api import sync_playwright
 
-    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
-    spec["source"] = {"type": "synthetic", "n_workers": workers}
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "synthetic.yaml"
-        path.write_text(yaml.safe_dump(spec))
+        path = synthetic_spec(workers, folder)
         server = subprocess.Popen(
             [str(BIN / "dashkit"), "serve", str(path), "--port", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

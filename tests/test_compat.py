@@ -44,3 +44,53 @@ def test_resource_urls_are_pinned_in_a_server_document_only():
     doc._session_context = lambda: BokehSessionContext("a-session", None, doc)
     compat.pin_resource_urls(doc)
     assert doc._template_variables["dist_url"] == get_dist_path()  # the server's own static
+
+
+class _ClosingConnection:
+    """A websocket whose peer has gone: the first write fails later, the next at once."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.closed = False
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def write_message(self, message, binary=False):
+        from tornado.websocket import WebSocketClosedError
+
+        self.closed = True
+        future = self.loop.create_future()
+        future.set_exception(WebSocketClosedError())
+        return future
+
+
+def test_a_page_closing_mid_message_is_written_nothing_and_logs_nothing():
+    import asyncio
+    import gc
+    from types import SimpleNamespace
+
+    import panel.io.document
+    from tornado.websocket import WebSocketHandler
+
+    compat.write_to_open_sockets()
+    assert panel.io.document.dispatch_tornado is compat.dispatch_to_open_socket
+
+    loop = asyncio.new_event_loop()
+    unretrieved = []
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    socket = object.__new__(WebSocketHandler)  # no server: only what a write reads
+    socket.ws_connection = _ClosingConnection(loop)
+    conn = SimpleNamespace(_socket=socket)
+    msg = SimpleNamespace(header_json="{}", metadata_json="{}", content_json="{}", _buffers=[])
+
+    async def dispatch():
+        futures = panel.io.document.dispatch_tornado(conn, msg=msg)
+        await asyncio.sleep(0)  # the failed write's callbacks run
+        return futures
+
+    assert loop.run_until_complete(dispatch()) == []
+    assert panel.io.document.dispatch_tornado(conn, msg=msg) == []  # closed: not even tried
+    loop.close()
+    gc.collect()
+    assert unretrieved == []

@@ -20,6 +20,7 @@ leaves no callback and no feed reader behind.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Mapping
 from typing import ClassVar
@@ -103,7 +104,7 @@ class Component(Registered, pn.viewable.Viewer):
             "bgcolor": palette.background,
             "toolbar": "above",
             "default_tools": [],
-            "hooks": [_chrome(palette, label_room), *hooks],
+            "hooks": [_chrome(palette, label_room), *map(_weak, hooks)],
         }
 
     # -- frames ----------------------------------------------------------------
@@ -273,6 +274,25 @@ def color_from_columns(plot, _element) -> None:
     glyph.fill_color = field("color")
     glyph.line_color = field("color")
     glyph.fill_alpha = field("alpha")
+
+
+def _weak(hook):
+    """``hook``, holding its component weakly when it is a method of one.
+
+    HoloViews keeps every element's options, hooks included, in a store for
+    the whole process, cleaned when the element is collected: a hook holding
+    its component, which holds the element, would keep every page's
+    components alive after the page has closed."""
+    if not inspect.ismethod(hook):
+        return hook
+    method = weakref.WeakMethod(hook)
+
+    def weak_hook(plot, element):
+        bound = method()
+        if bound is not None:
+            bound(plot, element)
+
+    return weak_hook
 
 
 def _chrome(palette: theme.Palette, label_room: int):

@@ -9,14 +9,20 @@ fails loudly when a new version moves one:
 * whether a server session still has a browser connected
   (``BokehSessionContext._session.connection_count``);
 * the document's template variables, to pin ``dist_url`` before models are
-  built (``Document._template_variables``).
+  built (``Document._template_variables``);
+* Panel's function that writes a message to a page's websocket
+  (``panel.io.document.dispatch_tornado``), replaced by one that handles a
+  page closing between two writes of one message.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import panel as pn
+import panel.io.document
 from panel.io.resources import get_dist_path
 
 if TYPE_CHECKING:
@@ -51,3 +57,47 @@ def pin_resource_urls(doc: Document | None) -> None:
     """
     if doc is not None and doc.session_context is not None:
         doc._template_variables.setdefault("dist_url", get_dist_path())
+
+
+def write_to_open_sockets() -> None:
+    """Make Panel's websocket writes safe against a page that closes mid-message.
+
+    Panel writes each message in several websocket writes. When the browser
+    has just gone, the first write fails later and the next raises at once:
+    the message is lost either way, but the raise skipped the handling of the
+    first, and every closed page logged ``Task exception was never retrieved
+    ... WebSocketClosedError``. Idempotent.
+    """
+    panel.io.document.dispatch_tornado = dispatch_to_open_socket
+
+
+def dispatch_to_open_socket(conn, events=None, msg=None) -> Sequence:
+    """Panel's ``dispatch_tornado``: write ``msg`` (or a PATCH-DOC of ``events``)
+    to ``conn``'s websocket; nothing, and no error, once it has closed."""
+    from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+    socket = conn._socket
+    websocket = getattr(socket, "ws_connection", None)
+    if not websocket or websocket.is_closing():
+        return []
+    if msg is None:
+        if not events:
+            return []
+        msg = conn.protocol.create("PATCH-DOC", events)
+    parts = [(msg.header_json, False), (msg.metadata_json, False), (msg.content_json, False)]
+    for buffer in msg._buffers:
+        parts += [(json.dumps(buffer.ref), False), (buffer.to_bytes(), True)]
+    futures = []
+    try:
+        for part, binary in parts:
+            futures.append(WebSocketHandler.write_message(socket, part, binary=binary))
+    except WebSocketClosedError:
+        for future in futures:  # they fail too: the page has gone
+            future.add_done_callback(_retrieve)
+        return []
+    return futures
+
+
+def _retrieve(future) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -55,12 +55,15 @@ class SessionRefresh:
 
     def __init__(self, doc: Document):
         self.components: list[Component] = []
-        self._doc = doc
+        # Weak: the registry maps each document to its refresh weakly, and a
+        # strong reference back would keep every closed page's document alive.
+        self._doc = weakref.ref(doc)
         self._due: dict[int, float] = {}
         self._seen: dict[int, int] = {}  # feed version each component last drew
         self._next_round = 0.0
         SessionRefresh._live.add(self)
         if doc.session_context is not None:
+            compat.write_to_open_sockets()
             # Bokeh's own callback: Panel's marks the process busy at every call,
             # which every other page's busy indicator then hears.
             doc.add_periodic_callback(self._tick, CHECK_PERIOD)
@@ -104,7 +107,10 @@ class SessionRefresh:
         return True
 
     def _tick(self) -> None:
-        with set_curdoc(self._doc):
+        doc = self._doc()
+        if doc is None:
+            return
+        with set_curdoc(doc):
             self._round()
 
     def _round(self) -> None:
@@ -136,6 +142,9 @@ class SessionRefresh:
     def _on_session_destroyed(self, _context) -> None:
         # Bokeh removes a destroyed session's own callbacks itself.
         SessionRefresh._live.discard(self)
+        doc = self._doc()
+        if doc is not None:
+            SessionRefresh._by_document.pop(doc, None)
         for component in self.components:
             component.release()
         self.components.clear()
