@@ -68,6 +68,7 @@ class _ClosingConnection:
 def test_a_page_closing_mid_message_is_written_nothing_and_logs_nothing():
     import asyncio
     import gc
+    import threading
     from types import SimpleNamespace
 
     import panel.io.document
@@ -76,21 +77,33 @@ def test_a_page_closing_mid_message_is_written_nothing_and_logs_nothing():
     compat.write_to_open_sockets()
     assert panel.io.document.dispatch_tornado is compat.dispatch_to_open_socket
 
-    loop = asyncio.new_event_loop()
-    unretrieved = []
-    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
-    socket = object.__new__(WebSocketHandler)  # no server: only what a write reads
-    socket.ws_connection = _ClosingConnection(loop)
-    conn = SimpleNamespace(_socket=socket)
+    unretrieved, results = [], []
     msg = SimpleNamespace(header_json="{}", metadata_json="{}", content_json="{}", _buffers=[])
 
-    async def dispatch():
-        futures = panel.io.document.dispatch_tornado(conn, msg=msg)
-        await asyncio.sleep(0)  # the failed write's callbacks run
-        return futures
+    def write_to_a_closing_page():
+        # Its own thread and loop: the suite may run another loop on this thread.
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+        socket = object.__new__(WebSocketHandler)  # no server: only what a write reads
+        socket.ws_connection = _ClosingConnection(loop)
+        conn = SimpleNamespace(_socket=socket)
 
-    assert loop.run_until_complete(dispatch()) == []
-    assert panel.io.document.dispatch_tornado(conn, msg=msg) == []  # closed: not even tried
-    loop.close()
-    gc.collect()
+        async def dispatch():
+            futures = panel.io.document.dispatch_tornado(conn, msg=msg)
+            await asyncio.sleep(0)  # the failed write's callbacks run
+            return futures
+
+        try:
+            results.append(loop.run_until_complete(dispatch()))
+            results.append(panel.io.document.dispatch_tornado(conn, msg=msg))  # closed
+        except Exception as error:  # reported below, in the test's thread
+            results.append(error)
+        finally:
+            loop.close()
+            gc.collect()
+
+    thread = threading.Thread(target=write_to_a_closing_page)
+    thread.start()
+    thread.join(timeout=30)
+    assert results == [[], []]
     assert unretrieved == []
