@@ -2,9 +2,10 @@
 
     python benchmarks/page_memory.py [--cycles 100] [--workers 16]
 
-Serves the status layout over a synthetic cluster (``dashkit serve`` of
-the status spec with a synthetic source), opens one headless Chromium tab, waits until every plot is
-drawn and has been updated live, closes it, and repeats ``--cycles`` times.
+Serves the status layout over a synthetic cluster (``dashkit serve`` of the
+status spec with a synthetic source), opens one headless Chromium tab, waits
+until every plot is drawn and has been updated live, closes it, and repeats
+``--cycles`` times.
 Prints the server's resident memory (RSS) before the first page, every
 tenth cycle and after the last page's session has been discarded, and the
 server's log lines about closed sockets or exceptions never retrieved.
@@ -25,7 +26,15 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from side_by_side import BIN, DRAWN, ROOT, free_port, synthetic_spec, wait_for_url  # noqa: E402
+from side_by_side import (  # noqa: E402
+    BIN,
+    DRAWN,
+    ROOT,
+    free_port,
+    launch,
+    synthetic_spec,
+    wait_for_url,
+)  # fmt: skip
 
 #: Log lines that say a closed page was not cleaned up.
 TROUBLE = ("WebSocketClosedError", "Task exception was never retrieved", "Traceback")
@@ -78,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_url(url)
         process = psutil.Process(server.pid)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=shutil.which("chromium"), args=["--disable-gpu"]
-            )
+            browser = launch(playwright, shutil.which("chromium"))
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             cycle(context, url)  # first page: imports, compiled code, caches
             time.sleep(20)  # Bokeh discards a closed page's session after ~15 s

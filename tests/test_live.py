@@ -220,4 +220,3 @@ def test_a_component_in_an_inactive_tab_costs_nothing_until_shown(monkeypatch):
     tabs.active = 1
     (plot,) = hidden.live_plots()  # drawn when shown, from the newest poll
     assert plot.figure.title.text == hidden.frame().title
-
