@@ -1,7 +1,7 @@
 """The ``dashkit`` command: serve, export, record, demo, snapshot.
 
     dashkit serve [LAYOUT.py | SPEC.yaml] [--scheduler ADDR | --replay REC]
-                  [--port N] [--address HOST] [--show]
+                  [--port N] [--address HOST] [--show] [access options]
     dashkit export [SPEC.yaml] -o OUT.html [--scheduler ADDR | --synthetic | --replay REC]
                    [--duration S] [--force]
     dashkit export [SPEC.yaml] --app DIR [--force]
@@ -122,6 +122,7 @@ def serve(args: argparse.Namespace) -> int:
 
     path = _layout_path(args.layout)
     _check_port(args.address, args.port)
+    access = _access(args)
     if args.replay and args.scheduler:
         raise CommandError("give --scheduler or --replay, not both")
     feed = None
@@ -145,12 +146,63 @@ def serve(args: argparse.Namespace) -> int:
     from dashkit.raster import warm_up_in_background
 
     warm_up_in_background()  # compile the history aggregation before pages need it
-    print(f"dashkit: serving http://{args.address}:{args.port}/{name}", file=sys.stderr)
-    pn.serve(
-        {name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",
-        websocket_origin=[f"{args.address}:{args.port}", f"localhost:{args.port}"],
-    )  # fmt: skip
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"dashkit: serving {scheme}://{args.address}:{args.port}/{name}", file=sys.stderr)
+    pn.serve({name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",
+             **access)  # fmt: skip
     return 0
+
+
+#: Interfaces only this host can reach: serving on them needs no login.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _access(args: argparse.Namespace) -> dict:
+    """Who may open the pages: Panel's server options from the access arguments,
+    checked before serving, with a warning on stderr when the pages are open to
+    other hosts without a login."""
+    import secrets
+
+    options: dict = {
+        "websocket_origin": [f"{args.address}:{args.port}", f"localhost:{args.port}",
+                             *args.allow_websocket_origin],
+    }  # fmt: skip
+    if args.basic_auth and args.oauth_provider:
+        raise CommandError("give --basic-auth or --oauth-provider, not both")
+    if args.oauth_provider:
+        missing = [flag for flag, value in (("--oauth-key", args.oauth_key),
+                   ("--oauth-secret", args.oauth_secret), ("--cookie-secret", args.cookie_secret))
+                   if not value]  # fmt: skip
+        if missing:
+            raise CommandError(f"--oauth-provider {args.oauth_provider} also needs "
+                               f"{', '.join(missing)}")  # fmt: skip
+        options.update(oauth_provider=args.oauth_provider, oauth_key=args.oauth_key,
+                       oauth_secret=args.oauth_secret)  # fmt: skip
+    if args.basic_auth:
+        options["basic_auth"] = args.basic_auth
+    if args.basic_auth or args.oauth_provider:
+        # A login is kept in a signed cookie; without a given secret, logins
+        # last as long as this server.
+        options["cookie_secret"] = args.cookie_secret or secrets.token_urlsafe(32)
+        # dashkit's own pages: Panel's load their images from the internet.
+        templates = Path(__file__).parent / "templates"
+        options.update(login_template=str(templates / "login.html"),
+                       logout_template=str(templates / "logout.html"))  # fmt: skip
+    elif args.cookie_secret:
+        raise CommandError("--cookie-secret signs logins: give it with --basic-auth or "
+                           "--oauth-provider")  # fmt: skip
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise CommandError("give --ssl-certfile and --ssl-keyfile together")
+    for flag, value in (("--ssl-certfile", args.ssl_certfile), ("--ssl-keyfile", args.ssl_keyfile)):
+        if value and not Path(value).is_file():
+            raise CommandError(f"{flag} {value}: no such file")
+    if args.ssl_certfile:
+        options.update(ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+    if args.address not in LOOPBACK and "cookie_secret" not in options:
+        print(f"dashkit serve: warning: listening on {args.address} without --basic-auth or "
+              "--oauth-provider: anyone who can reach this host can watch the cluster",
+              file=sys.stderr)  # fmt: skip
+    return options
 
 
 def export(args: argparse.Namespace) -> int:
@@ -289,6 +341,35 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     parser.add_argument(
         "--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this host)"
+    )
+    access = parser.add_argument_group("who may look (see the README's Security section)")
+    access.add_argument(
+        "--basic-auth",
+        metavar="PASSWORD|FILE",
+        default=None,
+        help="a login page: one password (any user name), or a JSON file "
+        "mapping user names to passwords",
+    )
+    access.add_argument(
+        "--cookie-secret",
+        default=None,
+        help="signs login cookies (default with a login: random per server)",
+    )
+    access.add_argument(
+        "--oauth-provider",
+        default=None,
+        help="log in with an OAuth provider (e.g. github, google, generic)",
+    )
+    access.add_argument("--oauth-key", default=None, help="--oauth-provider: the client id")
+    access.add_argument("--oauth-secret", default=None, help="--oauth-provider: the client secret")
+    access.add_argument("--ssl-certfile", default=None, help="serve https with this certificate")
+    access.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
+    access.add_argument(
+        "--allow-websocket-origin",
+        metavar="HOST[:PORT]",
+        action="append",
+        default=[],
+        help="another host name pages may be opened by (repeatable)",
     )
 
 
