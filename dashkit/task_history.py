@@ -192,7 +192,7 @@ class TaskHistory:
         return {
             "left": cols["x0"], "right": cols["x1"], "bottom": bottom, "top": top,
             "key": cols["key"], "prefix": named("prefix"), "action": named("action"),
-            "duration": np.array([theme.format_time(s) for s in cols["x1"] - cols["x0"]], object),
+            "duration": theme.format_time_array(cols["x1"] - cols["x0"]),
             "worker": named("worker"), "thread": cols["thread"],
             "color": _CLASS_COLORS[cls], "alpha": _CLASS_ALPHAS[cls],
         }  # fmt: skip

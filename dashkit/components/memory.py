@@ -52,13 +52,9 @@ def memory_segments(bars: Mapping[str, np.ndarray], colors: np.ndarray) -> dict[
     and ``memory_limit``; ``colors`` is each bar's colour.
     """
     n = len(bars["worker"])
-    text = {
-        f"{name}_text": np.array([theme.format_bytes(int(v)) for v in bars[name]], object)
-        for name in _BYTE_COLUMNS
-    }
-    text["limit_text"] = np.array(
-        [theme.format_bytes(int(v)) if v else "none" for v in bars["memory_limit"]], object
-    )
+    text = {f"{name}_text": theme.format_bytes_array(bars[name]) for name in _BYTE_COLUMNS}
+    limit = np.asarray(bars["memory_limit"])
+    text["limit_text"] = np.where(limit != 0, theme.format_bytes_array(limit), "none")
     names = [segment for segment, _ in theme.MEMORY_SEGMENTS]
     widths = np.stack([np.asarray(bars[segment], dtype=float) for segment in names])  # (4, n)
     lefts = np.cumsum(widths, axis=0) - widths
@@ -223,8 +219,9 @@ class WorkerMemory(_MemoryBars):
         centres = (edges[:-1] + edges[1:]) / 2
         colors = theme.memory_color(centres, np.full(centres.size, limit),
                                     ["running"] * centres.size, self.thresholds)  # fmt: skip
-        ranges = [f"{theme.format_bytes(int(a))} – {theme.format_bytes(int(b))}"
-                  for a, b in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
+        ranges = [f"{a} – {b}" for a, b in zip(theme.format_bytes_array(edges[:-1].astype(int)),
+                                                theme.format_bytes_array(edges[1:].astype(int)),
+                                                strict=True)]  # fmt: skip
         blank = np.full(centres.size, "", dtype=object)
         columns = rectangle_columns(
             edges[:-1], np.zeros(centres.size), edges[1:], counts,

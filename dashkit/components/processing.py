@@ -157,7 +157,7 @@ class Occupancy(WorkerBars):
         return workers["occupancy"].to_numpy()
 
     def value_text(self, values):
-        return [theme.format_time(v) for v in values]
+        return theme.format_time_array(values)
 
     def heading(self, workers, values):
         total = float(values.sum())
