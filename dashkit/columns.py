@@ -11,7 +11,7 @@ Example
 >>> import numpy as np
 >>> texts = string_arrays({"key": np.array(["a", "bc"], dtype=object)})["key"]
 >>> type(texts).__name__, texts.dtype
-('TextArray', dtype('<U2'))
+('TextArray', dtype('O'))
 >>> type(inline(np.array([1.5, 2.0]))).__name__
 'NumberArray'
 """
@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from bokeh.core.serialization import Serializer
+from pandas.api.types import infer_dtype
 
 
 class TextArray(np.ndarray):
@@ -36,8 +37,12 @@ class NumberArray(np.ndarray):
 _SAFE_INT = 2**53 - 1
 
 
-def _encode_texts(array: TextArray, _serializer: Serializer) -> list:
-    return array.tolist()
+def _encode_texts(array: TextArray, serializer: Serializer) -> list:
+    plain = array.view(np.ndarray)
+    values = plain.tolist()
+    if plain.dtype.kind == "U" or infer_dtype(plain, skipna=False) in ("string", "empty"):
+        return values
+    return [serializer.encode(v) for v in values]  # not all text: as Bokeh writes each
 
 
 def _encode_numbers(array: NumberArray, serializer: Serializer) -> list:
@@ -55,14 +60,12 @@ Serializer.register(NumberArray, _encode_numbers)
 
 
 def string_arrays(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``columns`` with text (object or string) arrays as :class:`TextArray`."""
-    return {k: _texts(v) for k, v in columns.items()}
+    """``columns`` with text (object or string) arrays marked as :class:`TextArray`.
 
-
-def _texts(values: np.ndarray) -> np.ndarray:
-    if values.dtype == object:
-        values = values.astype(str)
-    return values.view(TextArray) if values.dtype.kind == "U" else values
+    Object arrays stay object arrays: a data source that holds them grows by
+    a pointer per streamed row, where a string array is copied whole at the
+    width of its longest key."""
+    return {k: v.view(TextArray) if v.dtype.kind in "OU" else v for k, v in columns.items()}
 
 
 INLINE_ROWS = 256

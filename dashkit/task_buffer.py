@@ -169,13 +169,29 @@ class TaskBuffer:
             first = max(cursor, self.oldest)
             return TaskRows(self._frame(first, self.total), self.total, first - cursor)
 
-    def columns(self, names: list[str], cursors: np.ndarray) -> dict[str, np.ndarray]:
+    def columns(self, names: list[str], cursors: np.ndarray | range) -> dict[str, np.ndarray]:
         """Raw columns (codes for categories) of the rows at absolute indices
-        ``cursors`` (each must still be held), copied."""
+        ``cursors`` (each must still be held), copied. A ``range`` (consecutive
+        rows, what following the run reads every poll) is copied by slices."""
         with self._lock:
+            if isinstance(cursors, range):
+                return self._run_of(names, cursors)
             self._check_held(cursors)
             positions = cursors % self.capacity
             return {name: self._columns[name][positions] for name in names}
+
+    def _run_of(self, names: list[str], rows: range) -> dict[str, np.ndarray]:
+        if rows.step != 1:
+            return self.columns(names, np.arange(rows.start, rows.stop, rows.step))
+        if len(rows):
+            self._check_held(np.array([rows.start, rows.stop - 1]))
+        start, n = rows.start % self.capacity, len(rows)
+        first = slice(start, min(start + n, self.capacity))
+        wrapped = slice(0, n - (first.stop - first.start))  # the part past the buffer's end
+        if not wrapped.stop:
+            return {name: self._columns[name][first].copy() for name in names}
+        return {name: np.concatenate([self._columns[name][first], self._columns[name][wrapped]])
+                for name in names}  # fmt: skip
 
     def category_values(self, name: str) -> list[str]:
         """The values of a categorical column (worker, prefix, action, status), in code order."""

@@ -176,9 +176,9 @@ class TaskHistory:
         with self._lock:
             first = max(first, self.oldest)
             key = (self.layout, first, last)
-            return self._quads.get(key, lambda: self._quads_at(np.arange(first, last)))
+            return self._quads.get(key, lambda: self._quads_at(range(first, last)))
 
-    def _quads_at(self, cursors: np.ndarray) -> dict[str, np.ndarray]:
+    def _quads_at(self, cursors: np.ndarray | range) -> dict[str, np.ndarray]:
         cols = self.buffer.columns(["x0", "x1", "pair", "cls", "key", "worker", "thread",
                                     "prefix", "action"], cursors)  # fmt: skip
         row = self._pair_row[cols["pair"]]
@@ -189,11 +189,13 @@ class TaskHistory:
             return values[cols[column]]
 
         cls = cols["cls"]
+        # Thread idents pass 32 bits, which Bokeh cannot send as binary and wrote
+        # number by number; as text they go as one list (the hover shows text).
         return {
             "left": cols["x0"], "right": cols["x1"], "bottom": bottom, "top": top,
             "key": cols["key"], "prefix": named("prefix"), "action": named("action"),
             "duration": theme.format_time_array(cols["x1"] - cols["x0"]),
-            "worker": named("worker"), "thread": cols["thread"],
+            "worker": named("worker"), "thread": cols["thread"].astype(str),
             "color": _CLASS_COLORS[cls], "alpha": _CLASS_ALPHAS[cls],
         }  # fmt: skip
 
@@ -206,14 +208,14 @@ class TaskHistory:
             return self._extents.get((first, last), lambda: self._extent_of(first, last))
 
     def _extent_of(self, first: int, last: int) -> tuple[float, float]:
-        cols = self.buffer.columns(["x0", "x1"], np.arange(first, last))
+        cols = self.buffer.columns(["x0", "x1"], range(first, last))
         return float(cols["x0"].min()), float(cols["x1"].max())
 
     def in_range(self, first: int, last: int, x_range) -> np.ndarray:
         """Cursors of rows ``first..last`` that overlap ``x_range``."""
         with self._lock:
             first = max(first, self.oldest)
-            cols = self.buffer.columns(["x0", "x1"], np.arange(first, last))
+            cols = self.buffer.columns(["x0", "x1"], range(first, last))
             hit = (cols["x1"] >= x_range[0]) & (cols["x0"] <= x_range[1])
             return first + np.flatnonzero(hit)
 
@@ -230,7 +232,7 @@ class TaskHistory:
             )
 
     def _image_of(self, x_range, y_range, width: int, height: int, last: int) -> np.ndarray:
-        cols = self.buffer.columns(["x0", "x1", "pair", "cls"], np.arange(self.oldest, last))
+        cols = self.buffer.columns(["x0", "x1", "pair", "cls"], range(self.oldest, last))
         row = self._pair_row[cols["pair"]]
         return raster.rasterize(cols["x0"], cols["x1"], row, cols["cls"], x_range, y_range,
                                 width, height)  # fmt: skip

@@ -45,6 +45,8 @@ def test_text_is_written_as_bokeh_writes_its_list():
     assert isinstance(columns["key"], TextArray)
     assert not isinstance(columns["left"], TextArray)
     assert encoded(columns["key"]) == encoded(keys.tolist()) == keys.tolist()
+    mixed = string_arrays({"x": np.array(["a", None, 1.5, np.nan], dtype=object)})["x"]
+    assert encoded(mixed) == encoded(mixed.tolist())
 
 
 def test_bulk_formatting_matches_dasks_text():

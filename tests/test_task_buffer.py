@@ -61,3 +61,17 @@ def test_one_append_larger_than_the_cap():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity must be at least 1, got 0"):
         TaskBuffer(0)
+
+
+def test_a_range_of_rows_reads_as_the_same_cursors_do_across_the_wrap():
+    buf = TaskBuffer(10)
+    buf.append(rows(0, 7))
+    buf.append(rows(7, 6))  # 13 rows in 10 places: the newest wrapped to the front
+    for first, last in [(3, 13), (5, 9), (8, 13), (12, 13), (6, 6)]:
+        by_range = buf.columns(["start", "key"], range(first, last))
+        by_cursors = buf.columns(["start", "key"], np.arange(first, last))
+        assert by_range["start"].tolist() == by_cursors["start"].tolist() == list(
+            map(float, range(first, last)))  # fmt: skip
+        assert by_range["key"].tolist() == by_cursors["key"].tolist()
+    with pytest.raises(IndexError, match=r"rows 2\.\.5 are not all held"):
+        buf.columns(["start"], range(2, 6))

@@ -252,6 +252,12 @@ def rectangle_columns(left, bottom, right, top, **vdims) -> dict[str, np.ndarray
             **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
 
 
+def worker_names(workers) -> list[str]:
+    """The ``name`` of each row of a workers frame, as text (converted in bulk:
+    element by element, a 1,000-worker frame took milliseconds per plot)."""
+    return workers["name"].astype(str).tolist()
+
+
 def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple:
     """Y ticks naming each bar, shortened to fit the room every plot keeps for
     them (the full name is in the hover); none when there are more than ``most``."""

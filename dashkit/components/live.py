@@ -52,7 +52,8 @@ class PlotFrame:
     marks: Mapping[int, float | None] = dataclasses.field(default_factory=dict)
 
     def with_string_arrays(self) -> PlotFrame:
-        """This frame with its text columns as string arrays (see :func:`string_arrays`)."""
+        """This frame with its text columns marked to be sent as one list each (see
+        :func:`~dashkit.columns.string_arrays`)."""
         return dataclasses.replace(self, layers=tuple(map(string_arrays, self.layers)))
 
     def keep_unchanged(self, previous: PlotFrame | None) -> PlotFrame:
@@ -147,9 +148,6 @@ class LivePlot:
     def stream(self, layer: int, columns: Columns, rollover: int) -> None:
         """Append rows to ``layer``'s data source; only those rows are sent."""
         source = self.source(layer)
-        # Only the new rows' text as string arrays: the columns held keep
-        # their object arrays, which grow by a pointer per row, not by the
-        # longest key.
         rows = string_arrays({k: columns[k] for k in source.data})
         source.stream({k: inline(v) for k, v in rows.items()}, rollover=rollover)
         self._sent.pop(layer, None)

@@ -25,6 +25,7 @@ from dashkit.components.base import (
     label_ticks,
     rectangle_columns,
     rectangles,
+    worker_names,
 )
 from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
@@ -205,7 +206,7 @@ class WorkerMemory(_MemoryBars):
         )
         bars = {name: workers[name].to_numpy() for name in _MEMORY_COLUMNS}
         bars["worker"] = workers["address"].to_numpy(object)
-        labels = [str(n) for n in workers["name"]]
+        labels = worker_names(workers)
         title = f"Memory per worker ({len(workers)} workers)"
         limit = float(workers["memory_limit"].max()) if len(workers) else 0.0
         return self._bars_frame(memory_segments(bars, colors), labels, title, limit)

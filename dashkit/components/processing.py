@@ -19,6 +19,7 @@ from dashkit.components.base import (
     label_ticks,
     rectangle_columns,
     rectangles,
+    worker_names,
 )
 from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
@@ -81,7 +82,7 @@ class WorkerBars(Component):
             alpha=np.ones(len(workers)), worker=workers["address"].to_numpy(), state=state,
             value_text=np.array(self.value_text(values), dtype=object),
         )  # fmt: skip
-        labels = [str(n) for n in workers["name"]]
+        labels = worker_names(workers)
         return PlotFrame(
             layers=(columns,), title=self.heading(workers, values),
             x_range=(0.0, self.x_end(workers, values) * 1.02),
