@@ -37,9 +37,10 @@ class CommandError(Exception):
 def _scheduler_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheduler",
-        default=os.environ.get("DASHKIT_SCHEDULER") or None,
-        help="scheduler address, e.g. tcp://10.0.0.5:8786 (default: $DASHKIT_SCHEDULER, "
-        "else the layout's own source: an embedded LocalCluster for the status page)",
+        default=None,
+        help="scheduler address, e.g. tcp://10.0.0.5:8786 (default: $DASHKIT_SCHEDULER, else "
+        "$DASK_SCHEDULER_ADDRESS or Dask's scheduler-address setting, else the layout's own "
+        "source: an embedded LocalCluster for the status page)",
     )
 
 
@@ -123,6 +124,8 @@ def serve(args: argparse.Namespace) -> int:
     path = _layout_path(args.layout)
     _check_port(args.address, args.port)
     access = _access(args)
+    name = path.stem if path is not None else "status"
+    address = _link(args, name)
     if args.replay and args.scheduler:
         raise CommandError("give --scheduler or --replay, not both")
     feed = None
@@ -135,10 +138,8 @@ def serve(args: argparse.Namespace) -> int:
         feed = Feed.shared(args.scheduler)  # an unreachable scheduler fails here, not in a page
     if path is not None and path.suffix == ".py":
         app = str(path.resolve())
-        name = path.stem
     else:
         _build_layout(path, feed)  # validate now: errors as one line
-        name = path.stem if path else "status"
 
         def app():
             return _build_layout(path, feed and Feed.shared(feed.source)).__panel__()
@@ -146,11 +147,21 @@ def serve(args: argparse.Namespace) -> int:
     from dashkit.raster import warm_up_in_background
 
     warm_up_in_background()  # compile the history aggregation before pages need it
-    scheme = "https" if args.ssl_certfile else "http"
-    print(f"dashkit: serving {scheme}://{args.address}:{args.port}/{name}", file=sys.stderr)
+    print(f"dashkit: serving {address}", file=sys.stderr)
     pn.serve({name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",
              **access)  # fmt: skip
     return 0
+
+
+def _link(args: argparse.Namespace, page: str) -> str:
+    """The page's address as dashkit prints it: ``--link`` (or ``$DASHKIT_LINK``) filled in."""
+    from dashkit.links import link
+
+    scheme = "https" if args.ssl_certfile else "http"
+    try:
+        return link(args.link, host=args.address, port=args.port, page=page, scheme=scheme)
+    except ValueError as err:
+        raise CommandError(f"--link: {err}") from None
 
 
 #: Interfaces only this host can reach: serving on them needs no login.
@@ -342,6 +353,13 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this host)"
     )
+    parser.add_argument(
+        "--link",
+        default=os.environ.get("DASHKIT_LINK") or "{scheme}://{host}:{port}/{page}",
+        help="how to print the page's address, as Dask's distributed.dashboard.link: "
+        "{scheme}, {host}, {port}, {page} and environment variables such as {USER} "
+        "(default: $DASHKIT_LINK, else %(default)s)",
+    )
     access = parser.add_argument_group("who may look (see the README's Security section)")
     access.add_argument(
         "--basic-auth",
@@ -446,6 +464,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "scheduler", "") is None and not (
+        getattr(args, "replay", None) or getattr(args, "synthetic", False)
+    ):
+        from dashkit.sources.dask import default_scheduler_address
+
+        args.scheduler = default_scheduler_address()  # the environment's, as Dask reads it
     try:
         return args.run(args)
     except (CommandError, SourceError) as err:

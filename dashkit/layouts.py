@@ -462,14 +462,17 @@ def source_override(argv: list[str] | None = None) -> str | Source | None:
 
     ``--args --replay run.dkrec`` or ``$DASHKIT_REPLAY`` gives a
     :class:`~dashkit.sources.replay.ReplaySource` (one per file, shared by all
-    pages); ``--args --scheduler ADDR`` or ``$DASHKIT_SCHEDULER`` an address.
+    pages); ``--args --scheduler ADDR``, ``$DASHKIT_SCHEDULER`` or Dask's own
+    ``$DASK_SCHEDULER_ADDRESS`` an address.
     """
     import argparse
     import os
     import sys
 
+    from dashkit.sources.dask import default_scheduler_address
+
     parser = argparse.ArgumentParser(prog="panel serve LAYOUT --args")
-    parser.add_argument("--scheduler", default=os.environ.get("DASHKIT_SCHEDULER") or None)
+    parser.add_argument("--scheduler", default=default_scheduler_address())
     parser.add_argument("--replay", default=os.environ.get("DASHKIT_REPLAY") or None)
     args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)[0]
     if args.replay:

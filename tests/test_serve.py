@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import urllib.request
@@ -72,3 +73,18 @@ def test_dashkit_bad_input_is_one_line_and_non_zero(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"tcp://127.0.0.1:{port}" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_scheduler_comes_from_dasks_own_environment_variable(cluster, tmp_path):
+    env = {**os.environ, "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address}
+    env.pop("DASHKIT_SCHEDULER", None)
+    result = subprocess.run([str(BIN / "dashkit"), "snapshot"], capture_output=True, text=True,
+                            timeout=120, env=env, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for address in cluster.scheduler_info["workers"]:
+        assert address in result.stdout
+    # dashkit's own variable comes first
+    unused = f"tcp://127.0.0.1:{free_port()}"
+    result = subprocess.run([str(BIN / "dashkit"), "snapshot"], capture_output=True, text=True,
+                            timeout=120, env={**env, "DASHKIT_SCHEDULER": unused})  # fmt: skip
+    assert result.returncode == 1 and unused in result.stderr

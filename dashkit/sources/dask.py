@@ -356,6 +356,17 @@ def _builtin_worker_row(address: str, info: dict, processing: dict) -> dict:
     }
 
 
+def default_scheduler_address() -> str | None:
+    """The scheduler to watch when none is given: ``$DASHKIT_SCHEDULER``, else
+    Dask's own setting (``$DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in
+    Dask's configuration), else None (the layout's own source)."""
+    import os
+
+    import dask.config
+
+    return os.environ.get("DASHKIT_SCHEDULER") or dask.config.get("scheduler-address", None)
+
+
 def _check_address(address: str) -> None:
     """Refuse an address no Dask comm could use, before trying it."""
     from distributed.comm import registry

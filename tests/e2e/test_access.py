@@ -123,6 +123,9 @@ def test_with_the_password_the_page_works(served_with_login, open_page):
         (["--ssl-certfile", "cert.pem"], "give --ssl-certfile and --ssl-keyfile together"),
         (["--ssl-certfile", "cert.pem", "--ssl-keyfile", "key.pem"],
          "--ssl-certfile cert.pem: no such file"),
+        (["--link", "{scheme}://{hots}/{page}"], "--link: link template "
+         "'{scheme}://{hots}/{page}': {hots} is neither {scheme}, {host}, {port}, {page} nor a "
+         "variable of the environment"),
     ],
 )  # fmt: skip
 def test_bad_access_options_are_one_line(options, message, tmp_path):
@@ -132,12 +135,15 @@ def test_bad_access_options_are_one_line(options, message, tmp_path):
     assert result.stderr.strip().splitlines() == [f"dashkit serve: {message}"], result.stderr
 
 
-def test_listening_beyond_this_host_without_a_login_warns(tmp_path):
+def test_listening_beyond_this_host_without_a_login_warns_and_prints_the_link(tmp_path):
     port = free_port()
     server = Served([str(BIN / "dashkit"), "serve", synthetic_spec(tmp_path), "--port", str(port),
-                     "--address", "0.0.0.0"], port, "cluster", tmp_path)  # fmt: skip
+                     "--address", "0.0.0.0", "--link", "https://hub/user/{USER}/proxy/{port}/{page}"],
+                    port, "cluster", tmp_path, env={"USER": "ada"})  # fmt: skip
     try:
         server.wait()
     finally:
         server.stop()
-    assert "warning: listening on 0.0.0.0 without --basic-auth" in server.log.read_text()
+    log = server.log.read_text()
+    assert "warning: listening on 0.0.0.0 without --basic-auth" in log
+    assert f"dashkit: serving https://hub/user/ada/proxy/{port}/cluster" in log
