@@ -235,3 +235,57 @@ def test_an_address_no_comm_could_use_is_named_as_such_before_any_attempt(addres
     with pytest.raises(SourceError, match=r"is not a scheduler address .*tcp://10\.0\.0\.5:8786"):
         source.connect()
     assert "refused dashkit's plugin" not in caplog.text
+
+
+class FakePeer:
+    """A TCP server on a free loopback port that answers every connection with
+    ``first_bytes`` (None: says nothing and keeps the connection open)."""
+
+    def __init__(self, first_bytes: bytes | None):
+        import socket
+        import threading
+
+        self.first_bytes = first_bytes
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections: list = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            self.connections.append(connection)
+            if self.first_bytes is not None:
+                connection.sendall(self.first_bytes)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(timeout=5)
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "said"),
+    [
+        (b"\xff" * 64, "its first message announces 18,446,744,073,709,551,615 bytes"),
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", "its first message announces"),
+        (b"\x20" + b"\x00" * 7 + b"\x01" + b"\x00" * 7 + b"\x10" + b"\x00" * 23,
+         "its first message is not a Dask handshake"),
+        (None, "it sent no Dask handshake within 2 s"),
+    ],
+)  # fmt: skip
+def test_a_peer_that_is_not_a_dask_scheduler_is_named_as_such(first_bytes, said):
+    peer = FakePeer(first_bytes)
+    try:
+        began = time.monotonic()
+        with pytest.raises(SourceUnreachable) as raised:
+            DaskSource(address=peer.address, connect_timeout=2).connect()
+        assert time.monotonic() - began < 10
+    finally:
+        peer.close()
+    assert str(raised.value).startswith(f"{peer.address} is not a Dask scheduler: {said}")

@@ -160,6 +160,7 @@ class DaskSource(Source):
                 self._start_cluster()
             elif self.address is not None:
                 _check_address(self.address)
+                _probe_scheduler(self.address, self.connect_timeout)
             self._loop = _LoopThread(name=f"dashkit-{self.key}")
             self._loop.run(self._open_pool(), timeout=self.connect_timeout + 5)
             try:
@@ -365,6 +366,72 @@ def default_scheduler_address() -> str | None:
     import dask.config
 
     return os.environ.get("DASHKIT_SCHEDULER") or dask.config.get("scheduler-address", None)
+
+
+#: The most a Dask scheduler's first message (its handshake, ~60 bytes) may hold.
+HANDSHAKE_LIMIT = 64 * 2**10
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Check that a ``tcp://`` address is a Dask scheduler, reading at most
+    :data:`HANDSHAKE_LIMIT` bytes, before Dask's own client talks to it.
+
+    Dask's client trusts the length its peer announces: another kind of
+    server made it try to allocate exabytes, or wait for a reply that never
+    came. A scheduler sends its handshake first (a msgpack map with its
+    ``python`` version, framed as: total length, frame count, frame lengths,
+    all little-endian 64-bit), so this reads that, answers in kind, and hangs
+    up. Raises SourceUnreachable naming what the peer did instead.
+    """
+    import socket
+    import struct
+    import sys
+
+    import msgpack
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":  # TLS and in-process comms are Dask's own business
+        return
+    host, port = parse_host_port(location)
+
+    def fail(what: str) -> SourceUnreachable:
+        return SourceUnreachable(f"{address} is not a Dask scheduler: {what}")
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            reader = sock.makefile("rb")
+            head = reader.read(8)
+            if len(head) < 8:
+                raise fail("it closed the connection without a Dask handshake")
+            (size,) = struct.unpack("<Q", head)
+            if not 16 <= size <= HANDSHAKE_LIMIT:
+                raise fail(f"its first message announces {size:,} bytes, where a Dask "
+                           "handshake has about 60")  # fmt: skip
+            body = reader.read(size)
+            (frames,) = struct.unpack_from("<Q", body)
+            lengths = struct.unpack_from(f"<{min(frames, 16)}Q", body, 8) if frames else ()
+            start = 8 + 8 * frames
+            try:
+                hello = msgpack.unpackb(body[start : start + lengths[0]], raw=False)
+            except Exception:  # noqa: BLE001 - any failure to decode means the same
+                hello = None
+            if len(body) < size or not isinstance(hello, dict) or "python" not in hello:
+                raise fail("its first message is not a Dask handshake")
+            reply = msgpack.packb({"compression": None, "python": tuple(sys.version_info[:3]),
+                                   "pickle-protocol": 5}, use_bin_type=True)  # fmt: skip
+            frame = struct.pack("<QQ", 1, len(reply)) + reply
+            sock.sendall(struct.pack("<Q", len(frame)) + frame)
+    except SourceError:
+        raise
+    except TimeoutError:
+        raise fail(f"it sent no Dask handshake within {timeout:g} s") from None
+    except (struct.error, IndexError):
+        raise fail("its first message is not a Dask handshake") from None
+    except OSError as err:
+        raise SourceUnreachable(f"cannot reach a Dask scheduler at {address}: "
+                                f"{err.strerror or err}") from None
 
 
 def _check_address(address: str) -> None:
