@@ -253,6 +253,7 @@ class Feed(param.Parameterized):
             with self._lock:
                 if snap.reset:
                     self._new_history()
+                    self.lost = 0  # counted with the rows, which start over
                     self.generation += 1
                 self.history.append(snap.tasks)
                 self.workers = snap.workers

@@ -303,3 +303,55 @@ def test_recording_costs_few_bytes_per_row(tmp_path):
     per_row = path.stat().st_size / feed.tasks.total
     assert per_row < 60, per_row  # the schema's strings compress well
     assert len(Recording.read(path).tasks) == feed.tasks.total
+
+
+def rewrite(path, change) -> None:
+    """Rewrite the recording at ``path`` with ``change(columns, rows_of_kind)`` applied to
+    its float columns (numpy arrays by name; nulls stay null)."""
+    import numpy as np
+
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_stream(source)
+        table = reader.read_all()
+    kinds = table["kind"].to_numpy(zero_copy_only=False)
+    columns = {name: table[name].combine_chunks() for name in table.column_names}
+    values = {name: column.to_numpy(zero_copy_only=False).astype(float)
+              for name, column in columns.items() if pa.types.is_floating(column.type)}  # fmt: skip
+    change(values, lambda kind: np.flatnonzero(kinds == kind))
+    arrays = [pa.array(values[n], mask=columns[n].is_null().to_numpy(zero_copy_only=False))
+              if n in values else columns[n] for n in table.column_names]  # fmt: skip
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, reader.schema) as writer:
+        writer.write_table(pa.Table.from_arrays(arrays, schema=reader.schema))
+
+
+def test_rows_with_impossible_values_are_dropped_counted_and_said(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "bad.dkrec"
+    synthetic_recording(path, snapshots=20)
+    good = Recording.read(path)
+
+    def spoil(values, rows_of):
+        tasks, polls = rows_of("tasks"), rows_of("poll")
+        values["tasks.start"][tasks[:2]] = np.nan  # not finite
+        values["tasks.stop"][tasks[2:4]] = np.inf
+        values["tasks.stop"][tasks[4]] = values["tasks.start"][tasks[4]] - 5  # negative duration
+        values["tasks.start"][tasks[5]] = 1e300  # ages away from its snapshot
+        values["time"][polls[6]] = values["time"][polls[0]] - 50  # a snapshot out of order
+        values["workers.cpu"][rows_of("workers")[0]] = np.nan
+
+    rewrite(path, spoil)
+    recording = Recording.read(path)
+    assert len(recording.tasks) == len(good.tasks) - 6 and recording.invalid_tasks == 6
+    assert len(recording.polls) == len(good.polls) - 1
+    assert len(recording.workers) == len(good.workers) - 1
+    assert "dropped 1 snapshot rows, 1 workers rows, 6 task-stream rows" in recording.problem
+    feed = Feed(ReplaySource(path=str(path), playing=False))
+    feed.source.seek(feed.source.duration)
+    assert feed.poll() and feed.status == "connected"
+    assert feed.dropped == 6 and feed.tasks.total == len(good.tasks) - 6
+    result = subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(path), "-o",
+                             str(tmp_path / "report.html")], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "6 task-stream rows" in result.stderr

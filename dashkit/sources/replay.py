@@ -49,6 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import param
 import pyarrow as pa
@@ -106,6 +107,8 @@ class Recording:
     tasks: pd.DataFrame
     task_times: pd.Series
     problem: str | None = None
+    #: Task rows dropped on reading for impossible values (shown as lost).
+    invalid_tasks: int = 0
 
     @property
     def start(self) -> float:
@@ -154,8 +157,27 @@ class Recording:
             times[name] = rows["time"].to_numpy()
         for name in ("workers", "progress"):
             frames[name].insert(0, "time", times[name])
-        return cls(path, polls, frames["workers"], frames["progress"], frames["tasks"],
-                   pd.Series(times["tasks"], name="time"), problem)  # fmt: skip
+        tasks = frames["tasks"].assign(arrived=times["tasks"])
+        kept, dropped = {}, {}
+        for name, frame, impossible in (("polls", polls, _impossible_polls),
+                                        ("workers", frames["workers"], _impossible_workers),
+                                        ("progress", frames["progress"], _impossible_progress),
+                                        ("tasks", tasks, _impossible_tasks)):  # fmt: skip
+            bad = impossible(frame)
+            kept[name] = frame[~bad].reset_index(drop=True)
+            dropped[name] = int(bad.sum())
+        if any(dropped.values()):
+            names = {"polls": "snapshot", "workers": "workers", "progress": "progress",
+                     "tasks": "task-stream"}  # fmt: skip
+            counts = ", ".join(f"{n:,} {names[name]} rows" for name, n in dropped.items() if n)
+            said = f"{path}: dropped {counts} with impossible values (not finite, negative, " \
+                   "out of order)"  # fmt: skip
+            problem = f"{problem}; {said}" if problem else said
+        tasks = kept["tasks"]
+        arrived = pd.Series(tasks["arrived"].to_numpy(), name="time")
+        return cls(path, kept["polls"], kept["workers"], kept["progress"],
+                   tasks.drop(columns="arrived"), arrived, problem,
+                   invalid_tasks=dropped["tasks"])  # fmt: skip
 
 
 def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
@@ -317,9 +339,55 @@ class ReplaySource(Source):
             progress=_as_of(rec.progress, current, "progress", schema.progress_frame),
             tasks=rec.tasks.iloc[first:last].reset_index(drop=True),
             missing=tuple(m for m in current["missing"].split(",") if m),
-            lost=int(rec.polls["lost"].iloc[polls].sum()),
+            # Rows dropped on reading count as lost with the first snapshot.
+            lost=int(rec.polls["lost"].iloc[polls].sum()) + (rec.invalid_tasks if lo < 0 else 0),
             reset=reset,
         )
+
+
+#: Seconds a task may last, or lie between its start and the snapshot it came
+#: with (a backlog read on connecting holds old tasks): beyond, the row is wrong.
+_LONGEST = 1e7
+
+
+def _backwards(times: np.ndarray) -> np.ndarray:
+    """Rows whose time is not finite or earlier than a time before them."""
+    bad = ~np.isfinite(times)
+    before = np.fmax.accumulate(np.where(bad, -np.inf, times)) if times.size else times
+    bad[1:] |= times[1:] < before[:-1]
+    return bad
+
+
+def _impossible_polls(polls: pd.DataFrame) -> np.ndarray:
+    return _backwards(polls["time"].to_numpy(float)) | (polls[["lost", "workers", "progress"]]
+                                                       .to_numpy() < 0).any(axis=1)  # fmt: skip
+
+
+def _negative_or_not_finite(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    values = frame[columns].to_numpy(float)
+    return (~np.isfinite(values) | (values < 0)).any(axis=1)
+
+
+def _impossible_workers(workers: pd.DataFrame) -> np.ndarray:
+    # unmanaged_recent is a difference of two reports and may dip below zero.
+    numbers = [c for c, kind in schema.WORKERS.items()
+               if kind in ("int", "float") and c != "unmanaged_recent"]  # fmt: skip
+    return _backwards(workers["time"].to_numpy(float)) | _negative_or_not_finite(workers, numbers)
+
+
+def _impossible_progress(progress: pd.DataFrame) -> np.ndarray:
+    return (_backwards(progress["time"].to_numpy(float))
+            | _negative_or_not_finite(progress, list(schema.PROGRESS_STATES)))  # fmt: skip
+
+
+def _impossible_tasks(tasks: pd.DataFrame) -> np.ndarray:
+    start, stop = tasks["start"].to_numpy(float), tasks["stop"].to_numpy(float)
+    arrived = tasks["arrived"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        duration = stop - start
+        wrong = (~np.isfinite(start) | ~np.isfinite(stop) | (duration < 0)
+                 | (duration > _LONGEST) | (np.abs(arrived - start) > _LONGEST))  # fmt: skip
+    return wrong | _backwards(arrived)
 
 
 def _between(offsets, lo: float, hi: float) -> tuple[int, int]:
@@ -334,5 +402,7 @@ def _as_of(frames: pd.DataFrame, poll: pd.Series, kind: str, empty) -> pd.DataFr
         return empty()
     times = frames["time"].to_numpy()
     stop = int(times.searchsorted(poll["time"], "right"))
+    if stop == 0:  # its rows were dropped on reading
+        return empty()
     start = int(times.searchsorted(times[stop - 1], "left"))
     return frames.iloc[start:stop].drop(columns="time").reset_index(drop=True)
