@@ -146,11 +146,32 @@ def serve(args: argparse.Namespace) -> int:
 
     from dashkit.raster import warm_up_in_background
 
+    apps, titles, patterns = {name: app}, {name: "dashkit"}, []
+    if path is None or path.suffix != ".py" or feed is not None:
+        apps.update(_individual_pages(path, feed, titles, patterns))
     warm_up_in_background()  # compile the history aggregation before pages need it
     print(f"dashkit: serving {address}", file=sys.stderr)
-    pn.serve({name: app}, port=args.port, address=args.address, show=args.show, title="dashkit",
-             **access)  # fmt: skip
+    pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
+             extra_patterns=patterns, **access)  # fmt: skip
     return 0
+
+
+def _individual_pages(path: Path | None, feed, titles: dict, patterns: list) -> dict:
+    """The one-plot pages at Dask's paths, on the served spec's feed (a layout
+    script's own feed is not known: only ``feed`` then)."""
+    from dashkit.feed import Feed
+    from dashkit.individual import PlotsHandler, individual_apps, title
+    from dashkit.layouts import Layout, status_spec
+
+    spec = path if path is not None and path.suffix != ".py" else status_spec()
+
+    def layout_without_plots():
+        return Layout.from_spec(spec, feed=feed and Feed.shared(feed.source), columns=[])
+
+    apps = individual_apps(layout_without_plots)
+    titles.update({route: title(route) for route in apps})
+    patterns.append((r"/individual-plots.json", PlotsHandler))
+    return apps
 
 
 def _link(args: argparse.Namespace, page: str) -> str:

@@ -66,6 +66,11 @@ class Component(Registered, pn.viewable.Viewer):
         "after each poll of its feed.",
     )  # fmt: skip
     height = param.Integer(default=300, bounds=(50, None), doc="Plot height in pixels.")
+    fill = param.Boolean(
+        default=False,
+        doc="Fill the height of the page or cell too (a page showing one plot, such as a "
+        "JupyterLab pane); ``height`` is then the least height.",
+    )
     min_width = param.Integer(default=200, bounds=(50, None), doc="Smallest plot width, pixels.")
     theme = param.Selector(
         default="light", objects=list(theme.PALETTES), doc="Light or dark plot chrome."
@@ -99,7 +104,7 @@ class Component(Registered, pn.viewable.Viewer):
         return {
             "responsive": True,
             "framewise": True,  # when HoloViews redraws, axes follow the data
-            "height": self.height,
+            **({"min_height": self.height} if self.fill else {"height": self.height}),
             "min_width": self.min_width,
             "bgcolor": palette.background,
             "toolbar": "above",
@@ -207,9 +212,9 @@ class Component(Registered, pn.viewable.Viewer):
 
     def _view(self) -> pn.viewable.Viewable:
         """The Panel object shown; plots show their HoloViews element."""
-        return pn.pane.HoloViews(
-            self.element, sizing_mode="stretch_width", height=self.height, linked_axes=False
-        )
+        size = {"sizing_mode": "stretch_both", "min_height": self.height} if self.fill else {
+            "sizing_mode": "stretch_width", "height": self.height}  # fmt: skip
+        return pn.pane.HoloViews(self.element, linked_axes=False, **size)
 
     def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
         """What the page shows around the plot's pane (controls, if any)."""

@@ -193,8 +193,9 @@ class TaskStream(Component):
             self.param.span, options={f"Last {self.window:g} s": "window", "Whole run": "run"},
             name="", color="light", variant="outline", height=30, margin=(0, 10),
         )  # fmt: skip
+        sizing = "stretch_both" if self.fill else "stretch_width"
         return pn.Column(pn.Row(pn.layout.HSpacer(), span, height=30, sizing_mode="stretch_width"),
-                         pane, sizing_mode="stretch_width")  # fmt: skip
+                         pane, sizing_mode=sizing)  # fmt: skip
 
     def _on_span(self, _event) -> None:
         self._following = True

@@ -1,0 +1,86 @@
+"""JupyterLab's Dask panes: individual-plots.json and one plot per page, as the
+extension uses them."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, free_port
+from tests.e2e.conftest import wait_until
+from tests.helpers import BIN, Served
+
+#: Dask's individual plots, as its own individual-plots.json names them.
+DASKS = {
+    "Individual Task Stream": "/individual-task-stream",
+    "Individual Progress": "/individual-progress",
+    "Individual Workers Memory": "/individual-workers-memory",
+    "Individual Cluster Memory": "/individual-cluster-memory",
+    "Individual Nprocessing": "/individual-nprocessing",
+    "Individual Cpu": "/individual-cpu",
+    "Individual Occupancy": "/individual-occupancy",
+}
+
+COUNT_UPDATES = """() => {
+    for (const d of Bokeh.documents) {
+        if (d._counted) continue;
+        d._counted = true; d._updates = 0;
+        d.on_change(() => { d._updates += 1; });
+    }
+    return [...Bokeh.documents].reduce((n, d) => n + d._updates, 0);
+}"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("individual")
+    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
+    spec["source"] = {"type": "synthetic", "n_workers": 4, "seed": 2}
+    (folder / "cluster.yaml").write_text(yaml.safe_dump(spec))
+    port = free_port()
+    server = Served([str(BIN / "dashkit"), "serve", str(folder / "cluster.yaml"), "--port",
+                     str(port)], port, "cluster", folder)  # fmt: skip
+    try:
+        server.wait()
+        yield server
+    finally:
+        server.stop()
+
+
+def plots_listed(served) -> dict[str, str]:
+    """individual-plots.json, fetched as the extension does (from another origin)."""
+    base = served.url.rsplit("/", 1)[0]
+    request = urllib.request.Request(f"{base}/individual-plots.json",
+                                     headers={"Origin": "http://localhost:8888"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        return json.loads(response.read())
+
+
+def test_individual_plots_json_lists_dasks_plots_and_dashkits_own(served):
+    listed = plots_listed(served)
+    assert DASKS.items() <= listed.items()
+    assert listed["Individual Feed Status"] == "/individual-feed-status"
+
+
+def test_every_listed_page_is_painted_fills_its_pane_and_updates(served, open_page):
+    base = served.url.rsplit("/", 1)[0]
+    for title, path in plots_listed(served).items():
+        page = open_page(path.strip("/"), width=700, height=450)
+        page.goto(base + path)
+        assert page.page.title() == title
+        page.page.evaluate(COUNT_UPDATES)
+        wait_until(lambda p=page: p.page.evaluate(COUNT_UPDATES) >= 2, timeout=60,
+                   what=f"{path} updating")  # fmt: skip
+        if path == "/individual-feed-status":
+            assert "connected" in page.status_text()
+            continue
+        wait_until(lambda p=page: p.canvases_painted() and max(p.canvases_painted()) > 3,
+                   timeout=60, what=f"{path} painted")  # fmt: skip
+        tallest = max(c.bounding_box()["height"] for c in page.page.locator("canvas").all()
+                      if c.is_visible())  # fmt: skip
+        assert tallest > 0.7 * 450, f"{path}: the plot is {tallest} px tall in a 450 px pane"
+        page.close()
