@@ -28,6 +28,11 @@ from dashkit import theme
 BAR = 0.8
 """Height of a task-stream bar, in row units (rows are one unit apart)."""
 
+ROW_PIXELS = 10
+"""Image pixels per row when rows are drawn whole: a bar (``BAR`` of its row,
+centred) then covers pixel rows 1-8 of each 10, its edges on pixel edges, so
+the image's bars are as tall as rectangles drawn beside them."""
+
 
 def _rgb(color: str) -> tuple[int, int, int]:
     parsed = getattr(named, color, None) or BokehRGB.from_hex_string(color)

@@ -135,7 +135,7 @@ def test_app_folder_serves_with_panel_serve(tmp_path, browser):
         (["record", "--synthetic"], "record needs -o RUN.dkrec"),
         (["export", "BAD", "-o", "x.html"], "not valid YAML"),
         (["export", "--scheduler", "tcp://127.0.0.1:PORT", "-o", "x.html"],
-         "Dask scheduler at tcp://127.0.0.1:PORT did not answer"),
+         "cannot reach a Dask scheduler at tcp://127.0.0.1:PORT: Connection refused"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_1(args, message, tmp_path):

@@ -70,7 +70,7 @@ def test_record_keeps_an_existing_file_unless_forced_and_whole_when_the_new_one_
 
     code, line = run(capsys, "record", "--scheduler", unreachable(), "-o", str(recording),
                      "--force")  # fmt: skip
-    assert code == 1 and "did not answer" in line, line
+    assert code == 1 and "cannot reach a Dask scheduler" in line, line
     assert recording.read_bytes() == b"41 kB of a run"
     assert [p.name for p in tmp_path.iterdir()] == ["run.dkrec"]  # no temporary left
 

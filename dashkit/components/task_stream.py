@@ -31,6 +31,7 @@ whole history.
 
 from __future__ import annotations
 
+import math
 import time
 import weakref
 from dataclasses import dataclass
@@ -318,8 +319,17 @@ class TaskStream(Component):
         image of the plot's size (megabytes) every refresh."""
         (x_lo, x_hi), (y_lo, y_hi) = self._view_ranges(history, x_range, y_range)
         width = max(int(width or self._size.width or 1200), 1)
-        height = int(min(height or self._size.height or self.height,
-                         max(history.n_rows, 1) * 8))  # fmt: skip
+        screen = int(height or self._size.height or self.height)
+        # Whole rows at ROW_PIXELS each when the plot shows them bigger than
+        # that: bar edges fall on pixel edges, so the image meets the rectangles
+        # without a seam (a few pixels per row stretched to the plot made its
+        # bars taller than theirs). Smaller rows: one image pixel per screen pixel.
+        bottom, top = math.floor(y_lo + 0.5) - 0.5, math.ceil(y_hi - 0.5) + 0.5
+        rows = max(round(top - bottom), 1)
+        if rows * raster.ROW_PIXELS <= screen:
+            (y_lo, y_hi), height = (bottom, top), rows * raster.ROW_PIXELS
+        else:
+            height = screen
         older = history.total - self.dense_threshold
         end = x_lo
         if older > history.oldest:
