@@ -275,12 +275,16 @@ def export(args: argparse.Namespace) -> int:
         layout.feed.poll()
     else:
         _collect(layout.feed, args.duration)
-    layout.feed.stop()  # the data held stays: the file shows exactly what was collected
+        for other in layout.all_feeds()[1:]:  # a layout of several sources: each polled
+            _collect(other, 0)
+    for feed in layout.all_feeds():
+        feed.stop()  # the data held stays: the file shows exactly what was collected
     for component in layout.components():
         component.update()
     out = save_html(layout, output, force=True)  # checked before collecting
     size = out.stat().st_size / 1e6
-    print(f"dashkit: wrote {out} ({size:.1f} MB, {layout.feed.tasks.total:,} task-stream rows)",
+    rows = sum(f.tasks.total for f in layout.all_feeds())
+    print(f"dashkit: wrote {out} ({size:.1f} MB, {rows:,} task-stream rows)",
           file=sys.stderr)  # fmt: skip
     return 0
 

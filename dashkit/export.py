@@ -85,15 +85,19 @@ def _header(layout: Layout) -> Div:
     info = f"<div>{markdown_html(layout.info)}</div>" if layout.info else ""
     if isinstance(feed.source, ReplaySource):
         info += f"<div>Replay of {html.escape(str(feed.source.path))}</div>"
-    return Div(
-        text=(
-            f"<h2 style='margin:0'>{html.escape(layout.title)}</h2>{info}"
-            f"<div class='dashkit-export-meta'>Exported {stamp} · feed {html.escape(feed.status)}"
-            f" · {len(feed.workers)} workers · {feed.tasks.total:,} task-stream rows"
-            f"{f' ({feed.dropped:,} dropped)' if feed.dropped else ''}</div>"
-        ),
-        sizing_mode="stretch_width",
+    named = layout.feeds or {"": feed}
+    lines = "".join(
+        f"<div class='dashkit-export-meta'>{html.escape(name) + ': ' if name else ''}"
+        f"feed {html.escape(f.status)} · {len(f.workers)} workers · "
+        f"{f.tasks.total:,} task-stream rows{f' ({f.dropped:,} dropped)' if f.dropped else ''}"
+        "</div>"
+        for name, f in named.items()
     )
+    return Div(
+        text=(f"<h2 style='margin:0'>{html.escape(layout.title)}</h2>{info}"
+              f"<div class='dashkit-export-meta'>Exported {stamp}</div>{lines}"),
+        sizing_mode="stretch_width",
+    )  # fmt: skip
 
 
 def bokeh_model(layout: Layout):

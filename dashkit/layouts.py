@@ -56,7 +56,8 @@ TEMPLATES: dict[str, type | None] = {
     "column": None,  # no template: a plain pn.Column, for notebooks and exports
 }
 THEMES = ("light", "dark")
-SPEC_KEYS = ("title", "template", "theme", "source", "feed", "info", "status", "columns")
+SPEC_KEYS = ("title", "template", "theme", "source", "sources", "feed", "info", "status",
+             "columns")
 FEED_KEYS = ("period", "max_task_rows")
 
 MAX_SPEC_BYTES = 256_000
@@ -170,19 +171,40 @@ class Tabs(param.Parameterized):
     tabs = param.Dict(default={}, doc="Tab title -> component.")
 
 
-def _cell_from_spec(spec, feed: Feed, field: str, theme: str):
-    spec = _mapping(spec, field)
+class _Feeds:
+    """The feeds a spec's cells may name with ``source:`` (none: the one feed)."""
+
+    def __init__(self, default: Feed, named: Mapping[str, Feed]):
+        self.default, self.named = default, dict(named)
+
+    def pick(self, name, field: str) -> Feed:
+        if name is None:
+            return self.default
+        if not self.named:
+            raise LayoutSpecError(f"{field}.source: {name!r}: this layout has one source; name "
+                                  "several under 'sources:' to choose among them")  # fmt: skip
+        return self.named[_choice(str(name), list(self.named), f"{field}.source: unknown source")]
+
+    def name_of(self, feed: Feed) -> str | None:
+        return next((name for name, f in self.named.items() if f is feed), None)
+
+
+def _cell_from_spec(spec, feeds: _Feeds, field: str, theme: str, source=None):
+    spec = dict(_mapping(spec, field))
+    source = spec.pop("source", source)
     if "tabs" in spec:
         tabs = _mapping(spec["tabs"], f"{field}.tabs")
-        return Tabs(tabs={title: component_from_spec(s, feed, f"{field}.tabs.{title}", theme)
+        return Tabs(tabs={title: _cell_from_spec(s, feeds, f"{field}.tabs.{title}", theme, source)
                           for title, s in tabs.items()})  # fmt: skip
-    return component_from_spec(spec, feed, field, theme)
+    return component_from_spec(spec, feeds.pick(source, field), field, theme)
 
 
-def _cell_to_spec(cell, theme: str) -> dict:
+def _cell_to_spec(cell, theme: str, feeds: _Feeds) -> dict:
     if isinstance(cell, Tabs):
-        return {"tabs": {title: component_to_spec(c, theme) for title, c in cell.tabs.items()}}
-    return component_to_spec(cell, theme)
+        return {"tabs": {title: _cell_to_spec(c, theme, feeds) for title, c in cell.tabs.items()}}
+    spec = component_to_spec(cell, theme)
+    name = feeds.name_of(cell.feed)
+    return {**spec, "source": name} if name is not None else spec
 
 
 def _cell_view(cell):
@@ -225,7 +247,14 @@ class Layout(pn.viewable.Viewer):
         "shown as text.",
     )
     status = param.Boolean(default=True, doc="Show the connection indicator.")
-    feed = param.ClassSelector(class_=Feed, doc="The Feed every component reads.")
+    feed = param.ClassSelector(
+        class_=Feed, doc="The Feed every component reads (of several sources: the first)."
+    )
+    feeds = param.Dict(
+        default={},
+        doc="Name -> Feed of a layout that watches several sources (a spec's 'sources:'); "
+        "each component reads the one its cell names.",
+    )
     columns = param.List(default=[], item_type=Column, doc="Columns, left to right.")
 
     def components(self) -> list[Component]:
@@ -236,14 +265,17 @@ class Layout(pn.viewable.Viewer):
                 found.extend(cell.tabs.values() if isinstance(cell, Tabs) else [cell])
         return found
 
+    def all_feeds(self) -> list[Feed]:
+        """Every feed the layout reads: ``feed``, then the named ones."""
+        return list({id(f): f for f in [self.feed, *self.feeds.values()]}.values())
+
     def to_spec(self) -> dict:
         """This layout as data (only parameters that differ from their defaults)."""
-        spec: dict[str, Any] = {
-            "title": self.title,
-            "template": self.template,
-            "theme": self.theme,
-            "source": source_to_spec(self.feed.source),
-        }
+        spec: dict[str, Any] = {"title": self.title, "template": self.template, "theme": self.theme}
+        if self.feeds:
+            spec["sources"] = {name: source_to_spec(f.source) for name, f in self.feeds.items()}
+        else:
+            spec["source"] = source_to_spec(self.feed.source)
         feed = {k: getattr(self.feed, k) for k in FEED_KEYS
                 if getattr(self.feed, k) != self.feed.param[k].default}  # fmt: skip
         if feed:
@@ -252,8 +284,9 @@ class Layout(pn.viewable.Viewer):
             spec["info"] = self.info
         if not self.status:
             spec["status"] = False
+        feeds = _Feeds(self.feed, self.feeds)
         spec["columns"] = [
-            {"width": col.width, "cells": [_cell_to_spec(c, self.theme) for c in col.cells]}
+            {"width": col.width, "cells": [_cell_to_spec(c, self.theme, feeds) for c in col.cells]}
             for col in self.columns
         ]
         return spec
@@ -304,15 +337,36 @@ class Layout(pn.viewable.Viewer):
         theme = _choice(spec.get("theme", "light"), THEMES, "theme")
         if isinstance(spec.get("columns"), list):
             _check_cell_count(spec["columns"])  # before a feed starts for nothing
+        named = {}
+        if "sources" in spec:
+            if "source" in spec:
+                raise LayoutSpecError("give 'source' (one cluster) or 'sources' (several), "
+                                      "not both")  # fmt: skip
+            sources = _mapping(spec["sources"], "sources")
+            if not sources:
+                raise LayoutSpecError("sources: name at least one source, e.g. etl: {type: dask, "
+                                      "address: tcp://10.0.0.5:8786}")  # fmt: skip
+            if feed is not None:
+                names = ", ".join(map(str, sources))
+                raise LayoutSpecError(f"this layout watches several sources ({names}); a "
+                                      "scheduler or recording given instead would replace only "
+                                      "one: give none")  # fmt: skip
         if feed is None:
             feed_params = dict(_mapping(spec.get("feed", {}), "feed"))
             for key in feed_params:
                 _choice(key, FEED_KEYS, "feed: unknown parameter")
-            source = source_from_spec(spec.get("source", {"type": "embedded"}))
-            try:
-                feed = Feed.shared(source, **feed_params)
-            except (ValueError, TypeError) as err:
-                raise LayoutSpecError(f"feed: {err}") from None
+            if "sources" in spec:
+                specs = {str(name): (s, f"sources.{name}") for name, s in sources.items()}
+            else:
+                specs = {None: (spec.get("source", {"type": "embedded"}), "source")}
+            for name, (source_spec, field) in specs.items():
+                try:
+                    named[name] = Feed.shared(source_from_spec(source_spec, field), **feed_params)
+                except (ValueError, TypeError) as err:
+                    raise LayoutSpecError(f"feed: {err}") from None
+            feed = next(iter(named.values()))
+            named.pop(None, None)
+        feeds = _Feeds(feed, named)
         columns_spec = spec.get("columns", [])
         if not isinstance(columns_spec, list):
             raise LayoutSpecError("columns: expected a list of columns")
@@ -320,16 +374,16 @@ class Layout(pn.viewable.Viewer):
         for i, col in enumerate(columns_spec):
             col = _mapping(col, f"columns[{i}]")
             for key in col:
-                _choice(key, ("width", "cells"), f"columns[{i}]: unknown field")
+                _choice(key, ("width", "cells", "source"), f"columns[{i}]: unknown field")
             cells = col.get("cells", [])
             if not isinstance(cells, list):
                 raise LayoutSpecError(f"columns[{i}].cells: expected a list of cells")
-            built = [_cell_from_spec(c, feed, f"columns[{i}].cells[{j}]", theme)
-                     for j, c in enumerate(cells)]  # fmt: skip
+            built = [_cell_from_spec(c, feeds, f"columns[{i}].cells[{j}]", theme,
+                                     col.get("source")) for j, c in enumerate(cells)]  # fmt: skip
             columns.append(_build(Column, {"width": col.get("width", 1), "cells": built},
                                   f"columns[{i}]"))  # fmt: skip
         params = {k: spec[k] for k in ("title", "template", "theme", "info", "status") if k in spec}
-        return _build(cls, {**params, "feed": feed, "columns": columns}, "layout")
+        return _build(cls, {**params, "feed": feed, "feeds": named, "columns": columns}, "layout")
 
     # -- view ----------------------------------------------------------------
 

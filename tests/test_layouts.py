@@ -35,7 +35,8 @@ def test_there_are_layouts_to_check():
 @pytest.mark.parametrize("path", LAYOUTS, ids=[p.name for p in LAYOUTS])
 def test_every_layout_spec_round_trips_exactly(path: Path):
     spec = yaml.safe_load(path.read_text())
-    if spec["source"]["type"] != "synthetic":
+    sources = spec["sources"].values() if "sources" in spec else [spec["source"]]
+    if any(source["type"] != "synthetic" for source in sources):
         spec = offline(spec)
     layout = Layout.from_spec(spec)
     assert layout.to_spec() == spec
@@ -177,3 +178,45 @@ def test_every_template_builds(template):
     else:
         assert isinstance(view, pn.template.BaseTemplate)
         assert view.theme.__name__.lower().startswith("dark")
+
+
+def test_a_layout_of_several_sources_round_trips_and_names_bad_ones():
+    spec = {
+        "title": "two", "status": False,
+        "sources": {"etl": {"type": "synthetic", "seed": 1},
+                    "ml": {"type": "synthetic", "seed": 2}},
+        "columns": [{"source": "ml", "cells": [{"type": "progress"},
+                                               {"type": "cpu", "source": "etl"}]},
+                    {"cells": [{"tabs": {"a": {"type": "occupancy"}}, "source": "ml"}]}],
+    }  # fmt: skip
+    layout = Layout.from_spec(spec)
+    try:
+        progress, cpu, occupancy = layout.components()
+        assert progress.feed is layout.feeds["ml"] and occupancy.feed is layout.feeds["ml"]
+        assert cpu.feed is layout.feeds["etl"] and layout.feed is layout.feeds["etl"]
+        written = layout.to_spec()
+        assert written["sources"] == {"etl": {"type": "synthetic", "seed": 1},
+                                      "ml": {"type": "synthetic", "seed": 2}}  # fmt: skip
+        assert "source" not in written
+        assert Layout.from_spec(written).to_spec() == written
+        with pytest.raises(LayoutSpecError, match=r"columns\[0\].cells\[0\].source: unknown "
+                           r"source: 'mls' is not valid; valid: etl, ml. Did you mean 'ml'\?"):
+            Layout.from_spec({**spec, "columns": [{"cells": [{"type": "cpu", "source": "mls"}]}]})
+        with pytest.raises(LayoutSpecError, match="give 'source' .* or 'sources' .*, not both"):
+            Layout.from_spec({**spec, "source": {"type": "synthetic"}})
+        with pytest.raises(LayoutSpecError, match="several sources \\(etl, ml\\)"):
+            Layout.from_spec(spec, feed=layout.feed)
+    finally:
+        for feed in layout.all_feeds():
+            feed.stop()
+
+
+def test_the_fleet_layout_builds_one_feed_per_source():
+    layout = Layout.from_spec(ROOT / "layouts" / "fleet.yaml")
+    try:
+        assert sorted(layout.feeds) == ["etl", "ml"]
+        names = [layout.to_spec()["columns"][0]["cells"][i]["source"] for i in range(4)]
+        assert names == ["etl", "etl", "ml", "ml"]
+    finally:
+        for feed in layout.all_feeds():
+            feed.stop()
