@@ -37,8 +37,9 @@ def synthetic_spec(folder) -> str:
     return str(path)
 
 
-@pytest.fixture
-def served_with_login(tmp_path):
+@pytest.fixture(scope="module")
+def served_with_login(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("login")
     port = free_port()
     server = Served([str(BIN / "dashkit"), "serve", synthetic_spec(tmp_path), "--port", str(port),
                      "--basic-auth", PASSWORD], port, "cluster", tmp_path)  # fmt: skip
