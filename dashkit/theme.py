@@ -125,8 +125,8 @@ def format_bytes_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """:func:`format_bytes` of each value, as an object array.
 
     A plot of 1,000 workers writes thousands of these per poll: the units are
-    chosen with numpy and each number is formatted once, about three times
-    faster than calling :func:`format_bytes` per value (same text).
+    chosen with numpy and each number is formatted once, about twice as
+    fast as calling :func:`format_bytes` per value (same text).
 
     >>> format_bytes_array([1, 1234, 1234567890]).tolist()
     ['1 B', '1.21 kiB', '1.15 GiB']
