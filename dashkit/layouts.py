@@ -190,13 +190,20 @@ class _Feeds:
 
 
 def _cell_from_spec(spec, feeds: _Feeds, field: str, theme: str, source=None):
-    spec = dict(_mapping(spec, field))
-    source = spec.pop("source", source)
+    spec = _mapping(spec, field)
     if "tabs" in spec:
+        source = spec.get("source", source)
         tabs = _mapping(spec["tabs"], f"{field}.tabs")
-        return Tabs(tabs={title: _cell_from_spec(s, feeds, f"{field}.tabs.{title}", theme, source)
+        return Tabs(tabs={title: _component_on(s, feeds, f"{field}.tabs.{title}", theme, source)
                           for title, s in tabs.items()})  # fmt: skip
-    return component_from_spec(spec, feeds.pick(source, field), field, theme)
+    return _component_on(spec, feeds, field, theme, source)
+
+
+def _component_on(spec, feeds: _Feeds, field: str, theme: str, source) -> Component:
+    """A component from ``spec`` on the feed its ``source`` names (else ``source``)."""
+    spec = dict(_mapping(spec, field))
+    feed = feeds.pick(spec.pop("source", source), field)
+    return component_from_spec(spec, feed, field, theme)
 
 
 def _cell_to_spec(cell, theme: str, feeds: _Feeds) -> dict:
