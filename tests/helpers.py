@@ -37,6 +37,7 @@ class Served:
     """A server subprocess (``panel serve``, ``dashkit serve``) and the URL of its page."""
 
     def __init__(self, command: list[str], port: int, path: str, tmp: Path, env=None):
+        self.port = port
         self.url = f"http://127.0.0.1:{port}/{path}"
         self.log = tmp / "server.log"
         with open(self.log, "w") as log:
@@ -75,6 +76,28 @@ def status_server(tmp_path: Path, scheduler: str | None = None, *options: str) -
          "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}", *options],
         port, "status", tmp_path, env={"DASHKIT_SCHEDULER": scheduler} if scheduler else None,
     )  # fmt: skip
+
+
+def synthetic_status(**source) -> dict:
+    """The status layout's spec over a synthetic cluster of ``source`` parameters."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
+    return {**spec, "source": {"type": "synthetic", **source}}
+
+
+def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None) -> Served:
+    """``dashkit serve`` of ``spec`` (written to ``folder``/``name``.yaml, so its page
+    is ``/name``) on a free port with ``options``, started (call ``wait``)."""
+    import yaml
+
+    from tests.conftest import free_port
+
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    port = free_port()
+    return Served([str(BIN / "dashkit"), "serve", str(path), "--port", str(port), *options],
+                  port, name, folder, env=env)  # fmt: skip
 
 
 def launch(playwright):

@@ -12,14 +12,13 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import yaml
 from bokeh.util.token import generate_jwt_token, generate_session_id
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import BIN, dashkit_server, synthetic_status
 
 PASSWORD = "s3cret <pass>"
 
@@ -29,20 +28,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def synthetic_spec(folder) -> str:
-    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
-    spec["source"] = {"type": "synthetic", "n_workers": 2}
-    path = folder / "cluster.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def served_with_login(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("login")
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", synthetic_spec(tmp_path), "--port", str(port),
-                     "--basic-auth", PASSWORD], port, "cluster", tmp_path)  # fmt: skip
+    server = dashkit_server(synthetic_status(n_workers=2), tmp_path_factory.mktemp("login"),
+                            "cluster", "--basic-auth", PASSWORD)  # fmt: skip
     try:
         server.wait()  # the login page answers
         yield server
@@ -137,14 +126,13 @@ def test_bad_access_options_are_one_line(options, message, tmp_path):
 
 
 def test_listening_beyond_this_host_without_a_login_warns_and_prints_the_link(tmp_path):
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", synthetic_spec(tmp_path), "--port", str(port),
-                     "--address", "0.0.0.0", "--link", "https://hub/user/{USER}/proxy/{port}/{page}"],
-                    port, "cluster", tmp_path, env={"USER": "ada"})  # fmt: skip
+    server = dashkit_server(synthetic_status(n_workers=2), tmp_path, "cluster", "--address",
+                            "0.0.0.0", "--link", "https://hub/user/{USER}/proxy/{port}/{page}",
+                            env={"USER": "ada"})  # fmt: skip
     try:
         server.wait()
     finally:
         server.stop()
     log = server.log.read_text()
     assert "warning: listening on 0.0.0.0 without --basic-auth" in log
-    assert f"dashkit: serving https://hub/user/ada/proxy/{port}/cluster" in log
+    assert f"dashkit: serving https://hub/user/ada/proxy/{server.port}/cluster" in log

@@ -10,7 +10,7 @@ from distributed import Client
 
 from tests.conftest import ROOT, SchedulerProcess, free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import dashkit_server
 
 
 def states(page) -> list[str]:
@@ -36,10 +36,7 @@ def test_two_clusters_connect_update_and_only_the_one_that_dies_says_so(tmp_path
         spec = yaml.safe_load((ROOT / "layouts" / "fleet.yaml").read_text())
         spec["sources"] = {name: {"type": "dask", "address": c.address}
                            for name, c in clusters.items()}  # fmt: skip
-        (tmp_path / "fleet.yaml").write_text(yaml.safe_dump(spec))
-        port = free_port()
-        server = Served([str(BIN / "dashkit"), "serve", str(tmp_path / "fleet.yaml"), "--port",
-                         str(port)], port, "fleet", tmp_path)  # fmt: skip
+        server = dashkit_server(spec, tmp_path, "fleet")
         server.wait()
         page = open_page("fleet", width=1400, height=900)
         page.goto(server.url)

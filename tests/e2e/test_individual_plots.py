@@ -7,11 +7,9 @@ import json
 import urllib.request
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import dashkit_server, synthetic_status
 
 #: Dask's individual plots, as its own individual-plots.json names them.
 DASKS = {
@@ -36,13 +34,8 @@ COUNT_UPDATES = """() => {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("individual")
-    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
-    spec["source"] = {"type": "synthetic", "n_workers": 4, "seed": 2}
-    (folder / "cluster.yaml").write_text(yaml.safe_dump(spec))
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", str(folder / "cluster.yaml"), "--port",
-                     str(port)], port, "cluster", folder)  # fmt: skip
+    server = dashkit_server(synthetic_status(n_workers=4, seed=2),
+                            tmp_path_factory.mktemp("individual"), "cluster")  # fmt: skip
     try:
         server.wait()
         yield server

@@ -6,12 +6,10 @@ import io
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
-from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import dashkit_server
 
 #: One prefix, threads always busy, tasks of ~2 s: each row is one solid bar
 #: whose tasks are several pixels wide across the whole run.
@@ -42,10 +40,7 @@ SEAM = """() => {
 
 @pytest.fixture
 def served(tmp_path):
-    (tmp_path / "seam.yaml").write_text(yaml.safe_dump(SPEC))
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", str(tmp_path / "seam.yaml"), "--port",
-                     str(port)], port, "seam", tmp_path)  # fmt: skip
+    server = dashkit_server(SPEC, tmp_path, "seam")
     try:
         server.wait()
         yield server
