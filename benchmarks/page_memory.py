@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,11 +26,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from side_by_side import (  # noqa: E402
-    BIN,
     DRAWN,
-    ROOT,
     free_port,
     launch,
+    serve_spec,
     synthetic_spec,
     wait_for_url,
 )  # fmt: skip
@@ -78,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.mkdtemp()
     log = Path(folder) / "server.log"
     with open(log, "w") as out:
-        server = subprocess.Popen(
-            [str(BIN / "dashkit"), "serve", str(synthetic_spec(args.workers, folder)),
-             "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
+        server = serve_spec(synthetic_spec(args.workers, folder), port, out)
     try:
         wait_for_url(url)
         process = psutil.Process(server.pid)

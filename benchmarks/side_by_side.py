@@ -165,15 +165,26 @@ HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | o
           "|---|---:|---:|---:|---:|---:|")  # fmt: skip
 
 
-def synthetic_spec(workers: int, folder: str) -> Path:
-    """The status layout over a synthetic cluster of ``workers``, written in ``folder``."""
+def status_spec_file(folder: str | Path, name: str, **fields) -> Path:
+    """The status layout with ``fields`` replaced, written as ``folder/name.yaml``
+    (served, its page is ``/name``)."""
     import yaml
 
     spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
-    spec["source"] = {"type": "synthetic", "n_workers": workers}
-    path = Path(folder) / "synthetic.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    path = Path(folder) / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**spec, **fields}))
     return path
+
+
+def synthetic_spec(workers: int, folder: str) -> Path:
+    """The status layout over a synthetic cluster of ``workers``, written in ``folder``."""
+    return status_spec_file(folder, "synthetic", source={"type": "synthetic", "n_workers": workers})
+
+
+def serve_spec(path: Path, port: int, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """``dashkit serve`` of the spec at ``path`` on ``port``, its output to ``log``."""
+    return subprocess.Popen([str(BIN / "dashkit"), "serve", str(path), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)  # fmt: skip
 
 
 def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float) -> None:
@@ -184,10 +195,7 @@ def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float
 
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        path = synthetic_spec(workers, folder)
-        server = subprocess.Popen(
-            [str(BIN / "dashkit"), "serve", str(path), "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        server = serve_spec(synthetic_spec(workers, folder), port)
         try:
             url = f"http://127.0.0.1:{port}/synthetic"
             wait_for_url(url)

@@ -17,17 +17,22 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from side_by_side import BIN, DRAWN, ROOT, free_port, launch, wait_for_url  # noqa: E402
+from side_by_side import (  # noqa: E402
+    DRAWN,
+    free_port,
+    launch,
+    serve_spec,
+    status_spec_file,
+    wait_for_url,
+)  # fmt: skip
 
 from dashkit.sources import SyntheticSource  # noqa: E402
 
@@ -71,18 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     source = cluster_for(args.rate)
-    spec = yaml.safe_load((ROOT / "layouts" / "status.yaml").read_text())
-    spec.update(source=source, feed={"max_task_rows": args.max_rows})
     folder = Path(tempfile.mkdtemp())
-    (folder / "soak.yaml").write_text(yaml.safe_dump(spec))
+    spec = status_spec_file(folder, "soak", source=source, feed={"max_task_rows": args.max_rows})
     port = free_port()
     url = f"http://127.0.0.1:{port}/soak"
     print(f"synthetic cluster: {source} (~{rows_per_second(source):,.0f} rows/s), "
           f"max_task_rows {args.max_rows:,}, {args.tabs} tabs, {args.minutes:g} min")  # fmt: skip
     with open(folder / "server.log", "w") as log:
-        server = subprocess.Popen([str(BIN / "dashkit"), "serve", str(folder / "soak.yaml"),
-                                   "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                  cwd=ROOT)  # fmt: skip
+        server = serve_spec(spec, port, log)
     try:
         wait_for_url(url)
         process = psutil.Process(server.pid)
