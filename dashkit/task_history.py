@@ -38,7 +38,7 @@ import pandas as pd
 from dashkit import raster, theme
 from dashkit.task_buffer import TaskBuffer
 
-_CLASS_COLORS = np.asarray(theme.CLASS_COLORS, dtype=object)
+_CLASS_COLORS = theme.packed_colors(theme.CLASS_COLORS)
 _CLASS_ALPHAS = np.asarray(theme.CLASS_ALPHAS)
 _SPECIAL = {"transfer": theme.CLASS_TRANSFER, "disk-read": theme.CLASS_DISK,
             "disk-write": theme.CLASS_DISK, "deserialize": theme.CLASS_DESERIALIZE}  # fmt: skip

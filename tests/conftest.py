@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
+from dashkit import theme
 from dashkit.feed import Feed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def packed(color: str) -> int:
+    """The task stream's wire form of a ``#rrggbb`` colour (see :func:`theme.packed_colors`)."""
+    return int(theme.packed_colors([color])[0])
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30, interval: float = 0.05,

@@ -27,7 +27,7 @@ from dashkit.feed import Feed
 from dashkit.raster import shade
 from dashkit.sources import SyntheticSource
 from dashkit.theme import CLASS_COLORS
-from tests.conftest import StaticSource
+from tests.conftest import StaticSource, packed
 
 GiB = 2**30
 
@@ -205,13 +205,14 @@ def test_task_stream_sparse_one_rectangle_per_row_with_reserved_colours():
     data = pd.DataFrame(source_data(component))
     assert sorted(data["key"]) == sorted(frame["key"])
     by_key = data.set_index("key")
-    assert by_key.loc["inc-0", "color"] == theme.prefix_color("inc")
-    assert by_key.loc["div-0", "color"] == theme.ERRED_COLOR
-    assert by_key.loc["sum-0", "color"] == theme.ACTION_STYLE["transfer"][0]
+    assert by_key.loc["inc-0", "color"] == packed(theme.prefix_color("inc"))
+    assert by_key.loc["div-0", "color"] == packed(theme.ERRED_COLOR)
+    assert by_key.loc["sum-0", "color"] == packed(theme.ACTION_STYLE["transfer"][0])
     assert by_key.loc["sum-0", "alpha"] == 0.4
-    assert by_key.loc["load-0", "color"] == theme.GREY and by_key.loc["load-0", "alpha"] == 0.4
-    assert by_key.loc["spill-0", "color"] == theme.ORANGE
-    assert by_key.loc["fail-0", "color"] == theme.RED  # only an erred compute is black
+    assert by_key.loc["load-0", "color"] == packed(theme.GREY)
+    assert by_key.loc["load-0", "alpha"] == 0.4
+    assert by_key.loc["spill-0", "color"] == packed(theme.ORANGE)
+    assert by_key.loc["fail-0", "color"] == packed(theme.RED)  # only an erred compute is black
     assert by_key.loc["inc-1", "right"] - by_key.loc["inc-1", "left"] == 0.5
     # thread 1 and thread 2 of the worker are two rows
     assert by_key.loc["inc-0", "bottom"] != by_key.loc["sum-0", "bottom"]

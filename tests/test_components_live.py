@@ -11,7 +11,7 @@ from dashkit import theme
 from dashkit.components import Progress, TaskProcessing, TaskStream, WorkerMemory
 from dashkit.feed import Feed
 from dashkit.sources import DaskSource
-from tests.conftest import wait_for
+from tests.conftest import packed, wait_for
 from tests.test_components import source_data
 
 N = 500
@@ -60,6 +60,6 @@ def test_live_numbers_are_drawn(live):
     rows = feed.tasks.frame()
     assert len(stream) == len(rows)  # one rectangle per task-stream row
     assert sorted(stream["key"]) == sorted(rows["key"])
-    assert set(stream.loc[stream["key"] == "div-0", "color"]) == {theme.ERRED_COLOR}
+    assert set(stream.loc[stream["key"] == "div-0", "color"]) == {packed(theme.ERRED_COLOR)}
     computes = stream[(stream["action"] == "compute") & (stream["prefix"] == "inc")]
-    assert set(computes["color"]) == {theme.prefix_color("inc")}
+    assert set(computes["color"]) == {packed(theme.prefix_color("inc"))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
@@ -13,7 +14,7 @@ from bokeh.document.events import (
     ModelChangedEvent,
 )
 from bokeh.events import RangesUpdate
-from bokeh.models import GlyphRenderer
+from bokeh.models import GlyphRenderer, Plot
 
 from dashkit.components import (
     ClusterMemory,
@@ -28,6 +29,8 @@ from dashkit.components import (
 from dashkit.components.refresh import SessionRefresh
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
+from dashkit.theme import CLASS_COLORS
+from tests.conftest import packed
 
 #: The properties a live update may change, besides data sources.
 LIVE_PROPERTIES = {
@@ -220,3 +223,24 @@ def test_a_component_in_an_inactive_tab_costs_nothing_until_shown(monkeypatch):
     tabs.active = 1
     (plot,) = hidden.live_plots()  # drawn when shown, from the newest poll
     assert plot.figure.title.text == hidden.frame().title
+
+
+def test_plots_draw_on_a_canvas_and_stream_colours_as_packed_rgba():
+    feed = busy_feed()
+    doc, components = page(feed)
+    figures = [m for m in doc.models if isinstance(m, Plot)]
+    assert figures and {f.output_backend for f in figures} == {"canvas"}
+    events: list = []
+    doc.on_change(events.append)
+    for _ in range(3):
+        feed.poll()
+        SessionRefresh.redraw(components)
+    streamed = [e.data["color"] for e in events
+                if isinstance(e, ColumnsStreamedEvent) and "color" in e.data]  # fmt: skip
+    assert streamed, "the task stream streamed new rows"
+    sent = np.concatenate([np.asarray(c) for c in streamed])
+    # 0xRRGGBBAA, opaque; the browser takes them as they are instead of parsing text.
+    assert sent.dtype.kind in "iu" and set(sent.tolist()) <= {packed(c) for c in CLASS_COLORS}
+    webgl = TaskStream(feed=feed, output_backend="webgl")
+    plot = hv.renderer("bokeh").get_plot(webgl.element)
+    assert plot.state.output_backend == "webgl"

@@ -76,6 +76,12 @@ class Component(Registered, pn.viewable.Viewer):
         default="light", objects=list(theme.PALETTES), doc="Light or dark plot chrome."
     )
     title = param.String(default=None, allow_None=True, doc="Fixed title; None: the live one.")
+    output_backend = param.Selector(
+        default="canvas", objects=["canvas", "webgl", "svg"],
+        doc="How the browser draws the plot. WebGL pays off only for many more glyphs "
+        "than a page holds; a browser without a GPU emulates it and copies every "
+        "frame it draws (measured: most of a live page's time in the browser).",
+    )  # fmt: skip
 
     __abstract = True
 
@@ -109,7 +115,7 @@ class Component(Registered, pn.viewable.Viewer):
             "bgcolor": palette.background,
             "toolbar": "above",
             "default_tools": [],
-            "hooks": [_chrome(palette, label_room), *map(_weak, hooks)],
+            "hooks": [_chrome(palette, label_room, self.output_backend), *map(_weak, hooks)],
         }
 
     # -- frames ----------------------------------------------------------------
@@ -306,12 +312,14 @@ def _weak(hook):
     return weak_hook
 
 
-def _chrome(palette: theme.Palette, label_room: int):
+def _chrome(palette: theme.Palette, label_room: int, output_backend: str):
     def hook(plot, _element):
         figure = plot.state
         if figure in _STYLED:  # HoloViews runs hooks on every update; style once
             return
         _STYLED.add(figure)
+        # HoloViews asks for WebGL by default.
+        figure.output_backend = output_backend
         # Room for the longest (shortened) label, so a settled page never resizes.
         figure.min_border_left = label_room
         # Titles start at the plot's left edge, over the labels' room, not at
