@@ -232,10 +232,12 @@ class Feed(param.Parameterized):
         self._set_status("stopped")
 
     def _run(self) -> None:
+        due = time.monotonic()
         while not self._stop.is_set():
-            began = time.monotonic()
             self.poll()
-            self._stop.wait(max(0.0, self.period - (time.monotonic() - began)))
+            now = time.monotonic()
+            due = next_poll(due, now, self.period)
+            self._stop.wait(max(0.0, due - now))
 
     # -- polling -------------------------------------------------------------
 
@@ -353,6 +355,21 @@ class Feed(param.Parameterized):
     def dropped(self) -> int:
         """Task rows no longer held: dropped by the cap, or lost at the source."""
         return self.tasks.dropped + self.lost
+
+
+def next_poll(due: float, now: float, period: float) -> float:
+    """When the poll after the one due at ``due`` is due, at ``now``.
+
+    Polls keep to a fixed clock, so a late poll (a loaded machine wakes the
+    poller late, a scheduler answers slowly) is followed by a sooner one and
+    pages still get one poll per ``period``; more than a period behind, the
+    clock starts again from now instead of polling in a burst.
+
+    >>> next_poll(0.0, 0.2, 0.5), next_poll(0.0, 0.7, 0.5), next_poll(0.0, 1.2, 0.5)
+    (0.5, 0.5, 1.2)
+    """
+    due += period
+    return now if due < now - period else due
 
 
 class FeedReader:

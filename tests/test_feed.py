@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from dashkit.feed import Feed
+from dashkit.feed import Feed, next_poll
 from dashkit.sources import SourceError, SyntheticSource
 from tests.conftest import wait_for
 
@@ -119,3 +119,15 @@ def test_any_failure_leaves_the_feed_polling_with_its_data_and_says_so(broken, s
         wait_for(lambda: feed.tasks.total > held)
     finally:
         feed.stop()
+
+
+def test_polls_keep_to_a_fixed_clock():
+    # Polls that end late (a loaded machine) are followed by sooner ones: ten
+    # polls take ten periods, where waiting a period after each took longer.
+    period, due, now = 0.5, 0.0, 0.0
+    for took in [0.05, 0.62, 0.05, 0.9, 0.3, 0.05, 0.7, 0.05, 0.05, 0.05]:
+        now = max(now, due) + took
+        due = next_poll(due, now, period)
+    assert due == 10 * period
+    # More than a period behind, the clock starts again: no burst of polls.
+    assert next_poll(0.0, 3.0, period) == 3.0
