@@ -11,7 +11,10 @@ prints, per page:
 
 * server CPU: the CPU share of the process serving the page (the scheduler
   for Dask's page, ``dashkit serve`` for dashkit's) minus its share with no
-  tab open (the mean of that share just before and just after);
+  tab open, measured just before and just after. Open tabs slow the whole
+  cluster on two cores, and a scheduler running fewer tasks spends less, so
+  on a cluster the share with no tab open is taken per task done and scaled
+  to the tasks done while the tabs were open (``tasks/s`` is printed);
 * updates (PATCH-DOC messages) per tab per second and KB received per tab per
   second;
 * open time: from navigation until every plot of the page is drawn.
@@ -78,14 +81,22 @@ def _slow_sum(*xs: int) -> int:
     return sum(xs)
 
 
-def workload(address: str, stop: threading.Event) -> None:
-    """Short sleeping tasks; each sum pulls its inputs from other workers."""
+def workload(address: str, stop: threading.Event, done: list[int] | None = None) -> None:
+    """Short sleeping tasks; each sum pulls its inputs from other workers.
+    ``done[0]`` counts the tasks finished."""
+    def finished(_future) -> None:  # on the client's one event loop thread
+        done[0] += 1
+
     with Client(address, set_as_default=False) as client:
         while not stop.is_set():
             incs = client.map(_slow_inc, range(200), pure=False)
             sums = [client.submit(_slow_sum, *incs[i : i + 4], pure=False)
                     for i in range(0, 200, 4)]  # fmt: skip
-            client.submit(_slow_sum, *sums, pure=False).result()
+            total = client.submit(_slow_sum, *sums, pure=False)
+            if done is not None:
+                for future in (*incs, *sums, total):
+                    future.add_done_callback(finished)
+            total.result()
 
 
 def cpu_share(process: psutil.Process, seconds: float, page=None) -> float:
@@ -126,23 +137,34 @@ class Tab:
         self.updates = self.bytes = 0
 
 
-def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: float) -> dict:
+def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: float,
+            done: list[int] | None = None) -> dict:
     """``tabs`` tabs of ``url``; ``cpu`` is the process's share minus its share
-    with no tab open, which drifts with the workload: the mean of that share
-    just before and just after."""
-    before = cpu_share(process, seconds)
+    with no tab open, measured just before and just after. With ``done`` (a
+    count of tasks finished) that idle share is taken per task and scaled to
+    the tasks finished while the tabs were open."""
+    def counted(page=None) -> tuple[float, int]:
+        began = done[0] if done else 0
+        share = cpu_share(process, seconds, page)
+        return share, (done[0] - began if done else 0)
+
+    before, tasks_before = counted()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         opened = [Tab(context, url) for _ in range(tabs)]
         opened[0].page.wait_for_timeout(3000)  # let the pages settle
         for tab in opened:
             tab.reset()
-        share = cpu_share(process, seconds, opened[0].page)
+        share, tasks = counted(opened[0].page)
     finally:
         context.close()
-    after = cpu_share(process, seconds)
+    after, tasks_after = counted()
+    idle = (before + after) / 2
+    if done and tasks_before + tasks_after:
+        idle *= 2 * tasks / (tasks_before + tasks_after)
     return {
-        "cpu": share - (before + after) / 2,
+        "cpu": share - idle,
+        "tasks": tasks / seconds,
         "updates": statistics.mean(t.updates for t in opened) / seconds,
         "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
         "open": statistics.mean(t.open_time for t in opened),
@@ -156,13 +178,14 @@ def launch(playwright, chromium: str):
 
 
 def print_row(name: str, tabs: int, result: dict) -> None:
+    tasks = f"{result['tasks']:.0f}" if result["tasks"] else "—"  # none: a synthetic source
     print(f"| {name} | {tabs} | {100 * result['cpu']:.1f} % "
           f"| {result['updates']:.1f} | {result['kbps']:.0f} "
-          f"| {result['open']:.1f} s |", flush=True)  # fmt: skip
+          f"| {result['open']:.1f} s | {tasks} |", flush=True)  # fmt: skip
 
 
-HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time |\n"
-          "|---|---:|---:|---:|---:|---:|")  # fmt: skip
+HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time "
+          "| tasks/s |\n|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
 
 
 def status_spec_file(folder: str | Path, name: str, **fields) -> Path:
@@ -248,7 +271,8 @@ def main() -> None:
                  "--no-dashboard"], stdout=log, stderr=log, env=env))  # fmt: skip
         with Client(address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=60)
-        runner = threading.Thread(target=workload, args=(address, stop), daemon=True)
+        done = [0]
+        runner = threading.Thread(target=workload, args=(address, stop, done), daemon=True)
         runner.start()
         dashkit = subprocess.Popen(
             [str(BIN / "dashkit"), "serve", "--scheduler", address, "--port", str(dashkit_port),
@@ -265,7 +289,7 @@ def main() -> None:
             print(HEADER)
             for tabs in args.tabs:
                 for name, (url, pid) in pages.items():
-                    result = measure(browser, url, psutil.Process(pid), tabs, args.seconds)
+                    result = measure(browser, url, psutil.Process(pid), tabs, args.seconds, done)
                     print_row(name, tabs, result)
             browser.close()
     finally:
