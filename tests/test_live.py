@@ -16,6 +16,7 @@ from bokeh.document.events import (
 from bokeh.events import RangesUpdate
 from bokeh.models import GlyphRenderer, Plot
 
+from dashkit.columns import TextArray
 from dashkit.components import (
     ClusterMemory,
     CPUUtilization,
@@ -27,6 +28,7 @@ from dashkit.components import (
     WorkerMemory,
 )  # fmt: skip
 from dashkit.components.refresh import SessionRefresh
+from dashkit.components.task_stream import RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
 from dashkit.theme import CLASS_COLORS
@@ -244,3 +246,16 @@ def test_plots_draw_on_a_canvas_and_stream_colours_as_packed_rgba():
     webgl = TaskStream(feed=feed, output_backend="webgl")
     plot = hv.renderer("bokeh").get_plot(webgl.element)
     assert plot.state.output_backend == "webgl"
+
+
+def test_rows_replaced_whole_send_their_text_as_one_list():
+    feed = busy_feed()
+    stream = TaskStream(feed=feed, dense_threshold=20, raster_period=0)
+    Document().add_root(pn.panel(stream).get_root())
+    for _ in range(2):  # each poll brings more rows than the 20 kept: replaced, not streamed
+        feed.poll()
+        SessionRefresh.redraw([stream])
+    source = stream.live_plots()[0].source(RECENT)
+    assert len(source.data["key"]) == 20
+    # Element by element, Bokeh's encoder took most of a 1,000-worker page's update.
+    assert all(isinstance(source.data[k], TextArray) for k in ("key", "worker", "duration"))

@@ -153,9 +153,9 @@ class LivePlot:
         self._sent.pop(layer, None)
 
     def replace(self, layer: int, columns: Columns) -> None:
-        """Send every column of ``layer`` anew."""
+        """Send every column of ``layer`` anew (text as one list each, as :meth:`stream`)."""
         self._sent.pop(layer, None)
-        self.set_columns(layer, columns)
+        self.set_columns(layer, string_arrays(columns))
 
     def set_title(self, text: str) -> None:
         if self.figure.title.text != text:
