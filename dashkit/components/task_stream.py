@@ -96,6 +96,11 @@ class TaskStream(Component):
         "browser redoes every rectangle it holds on each update: with 20,000, six pages "
         "on two cores took in one update a second instead of two.",
     )
+    output_backend = param.Selector(
+        default="webgl", objects=["canvas", "webgl", "svg"],
+        doc="How the browser draws the plot. WebGL here: on a plain canvas BokehJS "
+        "at times leaves the history image undrawn (seen where it meets the rectangles).",
+    )  # fmt: skip
     hover_limit = param.Integer(
         default=3_000,
         bounds=(0, None),
