@@ -97,10 +97,10 @@ class TaskStream(Component):
         "on two cores took in one update a second instead of two.",
     )
     output_backend = param.Selector(
-        default="webgl", objects=["canvas", "webgl", "svg"],
+        default="webgl",
         doc="How the browser draws the plot. WebGL here: on a plain canvas BokehJS "
         "at times leaves the history image undrawn (seen where it meets the rectangles).",
-    )  # fmt: skip
+    )
     hover_limit = param.Integer(
         default=3_000,
         bounds=(0, None),
