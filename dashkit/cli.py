@@ -117,6 +117,8 @@ def _synthetic_params(args: argparse.Namespace) -> dict:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import signal
+
     import panel as pn
 
     from dashkit.feed import Feed
@@ -151,8 +153,17 @@ def serve(args: argparse.Namespace) -> int:
         apps.update(_individual_pages(path, feed, titles, patterns))
     warm_up_in_background()  # compile the history aggregation before pages need it
     print(f"dashkit: serving {address}", file=sys.stderr)
-    pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
-             extra_patterns=patterns, **access)  # fmt: skip
+    # SIGTERM ends the server as Ctrl-C does, and then the feeds close: an
+    # embedded cluster stops its workers before its scheduler, instead of its
+    # workers finding the scheduler gone when the process is killed.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
+                 extra_patterns=patterns, **access)  # fmt: skip
+    except KeyboardInterrupt:
+        print("dashkit: stopping", file=sys.stderr)
+    finally:
+        Feed.stop_all()
     return 0
 
 

@@ -39,7 +39,7 @@ from bokeh.themes import built_in_themes
 from jinja2 import Environment
 
 from dashkit import theme
-from dashkit.components import FeedStatus, ReplayControl
+from dashkit.components import FeedStatus, ReplayControl, TaskDetails
 from dashkit.files import write_atomically
 from dashkit.layouts import Layout
 from dashkit.layouts import Tabs as LayoutTabs
@@ -65,8 +65,11 @@ serve_spec(Path(__file__).with_name("layout.yaml"))
 def _figure(component):
     if isinstance(component, (FeedStatus, ReplayControl)):
         return Div(text=component.text(), sizing_mode="stretch_width")
+    if isinstance(component, TaskDetails):
+        return Div(text=component.export_text(), sizing_mode="stretch_width")
     element = component.export_element()
     figure = hv.render(element, backend="bokeh")
+    figure.title.visible = True  # a report's plots carry their own titles
     figure.sizing_mode = "stretch_width"
     figure.height = component.height
     return figure

@@ -33,7 +33,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
@@ -46,6 +46,9 @@ from dashkit.task_buffer import TaskBuffer, TaskRows
 from dashkit.task_history import TaskHistory
 
 logger = logging.getLogger(__name__)
+
+#: Erred tasks whose exception and traceback a Feed keeps (the newest).
+MAX_ERRORS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +140,8 @@ class Feed(param.Parameterized):
     def _new_history(self) -> None:
         self.tasks = TaskBuffer(self.max_task_rows, derived=TaskHistory.DERIVED)
         self.history = TaskHistory(self.tasks)
+        #: Key -> (exception text, traceback text) of the newest erred tasks.
+        self.errors: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     # -- sharing -------------------------------------------------------------
 
@@ -258,6 +263,7 @@ class Feed(param.Parameterized):
                     self.lost = 0  # counted with the rows, which start over
                     self.generation += 1
                 self.history.append(snap.tasks)
+                self._keep_errors(snap.errors)
                 self.workers = snap.workers
                 self._workers_by_address = None
                 self.progress = snap.progress
@@ -275,6 +281,13 @@ class Feed(param.Parameterized):
             except Exception:  # a failing listener must not stop the polling
                 logger.exception("dashkit feed for %s: %r failed", self.source.key, listener)
         return True
+
+    def _keep_errors(self, errors: dict[str, tuple[str, str]]) -> None:
+        for key, texts in errors.items():
+            self.errors[str(key)] = (str(texts[0]), str(texts[1]))
+            self.errors.move_to_end(str(key))
+        while len(self.errors) > MAX_ERRORS:
+            self.errors.popitem(last=False)
 
     def _failed(self, err: Exception) -> bool:
         """A poll failed for another reason than the source being unreachable
@@ -346,6 +359,24 @@ class Feed(param.Parameterized):
             self.derivations[key] += 1
             self._derived[key] = (view.version, value)
             return value
+
+    def task_error(self, key: str) -> tuple[str, str] | None:
+        """``(exception text, traceback text)`` of erred task ``key``, if held."""
+        with self._lock:
+            return self.errors.get(key)
+
+    def task_info(self, key: str) -> tuple[dict | None, str | None]:
+        """Ask the source what only the cluster knows of task ``key`` now:
+        ``(answer, None)``, or ``(None, why not)`` when it cannot tell. Blocks
+        for a round trip: call it off the page's event loop."""
+        try:
+            info = self.source.task_info(key)
+        except Exception as err:  # noqa: BLE001 - a failed question must not fail the page
+            return None, f"The cluster did not answer: {err}"
+        if info is None:
+            kind = self.source.source_type
+            return None, f"This source ({kind}) cannot ask a scheduler: shown is what it holds."
+        return info, None
 
     def since(self, cursor: int) -> TaskRows:
         """Task-stream rows from ``cursor`` on (see :class:`TaskBuffer`)."""

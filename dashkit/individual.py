@@ -35,6 +35,7 @@ PAGES: dict[str, str] = {
     "individual-cpu": "cpu",
     "individual-occupancy": "occupancy",
     "individual-feed-status": "feed_status",
+    "individual-task-details": "task_details",
 }
 
 

@@ -42,7 +42,14 @@ import panel as pn
 import param
 import yaml
 
-from dashkit.components import Component, FeedStatus, ReplayControl, compat
+from dashkit.components import (
+    Component,
+    FeedStatus,
+    ReplayControl,
+    TaskDetails,
+    TaskStream,
+    compat,
+)
 from dashkit.feed import Feed
 from dashkit.markup import markdown_html, plain_html
 from dashkit.sources import DaskSource, ReplaySource, Source
@@ -157,7 +164,7 @@ def component_from_spec(spec: Mapping, feed: Feed, field: str, theme: str = "lig
 
 
 def component_to_spec(component: Component, theme: str = "light") -> dict:
-    values = _non_default(component)
+    values = _non_default(component, skip=("name", *component.state_params))
     if component.theme == theme and "theme" not in component._explicit:
         values.pop("theme", None)
     elif "theme" not in values:
@@ -263,6 +270,18 @@ class Layout(pn.viewable.Viewer):
         "each component reads the one its cell names.",
     )
     columns = param.List(default=[], item_type=Column, doc="Columns, left to right.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._link_task_details()
+        self.param.watch(self._link_task_details, "columns")
+
+    def _link_task_details(self, *_event) -> None:
+        """Each task-details card shows the clicks of the task stream on its feed."""
+        streams = [c for c in self.components() if isinstance(c, TaskStream)]
+        for card in self.components():
+            if isinstance(card, TaskDetails) and card.task_stream is None:
+                card.task_stream = next((s for s in streams if s.feed is card.feed), None)
 
     def components(self) -> list[Component]:
         """Every component of the layout, tabs included, left to right, top to bottom."""
@@ -494,6 +513,7 @@ STATUS_COLUMNS = [
     ]},
     {"width": 3, "cells": [
         {"type": "task_stream", "height": 470},
+        {"type": "task_details", "hidden_until_chosen": True},
         {"type": "progress", "height": 300},
     ]},
 ]  # fmt: skip

@@ -25,7 +25,7 @@ import pyarrow as pa
 from dashkit import schema
 from dashkit.feed import Feed
 from dashkit.sources.base import Snapshot, Source
-from dashkit.sources.replay import ARROW_TYPES, arrow_schema
+from dashkit.sources.replay import ARROW_TYPES, ERROR_COLUMNS, arrow_schema
 
 
 class Recorder:
@@ -85,6 +85,8 @@ class Recorder:
                     self._pending.append(_prefixed(frame, kind, snap.time))
             if len(snap.tasks):
                 self._pending.append(_prefixed(snap.tasks, "tasks", snap.time))
+            if snap.errors:
+                self._pending.append(_errors(snap.errors, snap.time))
             self.snapshots += 1
             self.task_rows += len(snap.tasks)
             if time.monotonic() - self._last_flush >= self.flush_interval:
@@ -147,6 +149,14 @@ def _prefixed(frame: pd.DataFrame, kind: str, at: float) -> pa.Table:
             values = values.astype(object)
         columns[f"{kind}.{column}"] = pa.array(values.to_numpy(), type=ARROW_TYPES[dtype])
     return pa.table(columns)
+
+
+def _errors(errors: dict[str, tuple[str, str]], at: float) -> pa.Table:
+    keys = list(errors)
+    columns = ([str(k) for k in keys], [str(errors[k][0]) for k in keys],
+               [str(errors[k][1]) for k in keys])  # fmt: skip
+    return pa.table({"kind": ["errors"] * len(keys), "time": [at] * len(keys),
+                     **dict(zip(ERROR_COLUMNS, columns, strict=True))})  # fmt: skip
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:

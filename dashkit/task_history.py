@@ -237,6 +237,46 @@ class TaskHistory:
         return raster.rasterize(cols["x0"], cols["x1"], row, cols["cls"], x_range, y_range,
                                 width, height)  # fmt: skip
 
+    def find(self, x: float, y: float, slack: float = 0.0) -> int | None:
+        """Cursor of the row drawn at ``(x, y)`` (seconds, plot row), or None.
+
+        A bar within ``slack`` seconds of ``x`` counts, so that a click on a
+        bar narrower than a pixel finds it; of several, the one drawn on top
+        (the newest) whose middle is nearest."""
+        with self._lock:
+            row = round(y)
+            if not self.pairs or abs(y - row) > raster.BAR / 2 or not 0 <= row < self.n_rows:
+                return None
+            pair = int(np.flatnonzero(self._pair_row == row)[0])
+            cols = self.buffer.columns(["x0", "x1", "pair"], range(self.oldest, self.total))
+            hit = (cols["pair"] == pair) & (cols["x0"] - slack <= x) & (cols["x1"] + slack >= x)
+            found = np.flatnonzero(hit)
+            if not found.size:
+                return None
+            inside = found[(cols["x0"][found] <= x) & (cols["x1"][found] >= x)]
+            if inside.size:
+                return self.oldest + int(inside[-1])
+            middles = (cols["x0"][found] + cols["x1"][found]) / 2
+            return self.oldest + int(found[np.argmin(np.abs(middles - x))])
+
+    def find_key(self, key: str) -> int | None:
+        """Cursor of the newest row of task ``key`` held, or None."""
+        with self._lock:
+            keys = self.buffer.columns(["key"], range(self.oldest, self.total))["key"]
+            found = np.flatnonzero(keys == key)
+            return self.oldest + int(found[-1]) if found.size else None
+
+    def task(self, cursor: int) -> dict:
+        """The task-stream row at ``cursor``: key, prefix, action, worker,
+        thread, status, start and stop (epoch seconds) and duration."""
+        with self._lock:
+            row = self.buffer.take(np.array([cursor])).iloc[0]
+        start, stop = float(row["start"]), float(row["stop"])
+        return {"key": str(row["key"]), "prefix": str(row["prefix"]), "action": str(row["action"]),
+                "worker": str(row["worker"]), "thread": int(row["thread"]),
+                "status": str(row["status"]), "start": start, "stop": stop,
+                "duration": stop - start, "cursor": int(cursor)}  # fmt: skip
+
     def quads_at(self, cursors: np.ndarray) -> dict[str, np.ndarray]:
         """The rectangles of the rows at ``cursors`` (for the hover over old history)."""
         with self._lock:

@@ -23,6 +23,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,11 +70,13 @@ MEMORY_SEGMENTS: tuple[tuple[str, float], ...] = (
 )
 SPILLED_COLOR = GREY
 
-#: Task-stream colours and alphas of the actions that are not computes.
+#: Task-stream colours and alphas of the actions that are not computes: the
+#: CSS red, orange and gray (and black for a failed compute) of Dask's own
+#: task stream, so a Dask user reads them the same way.
 ACTION_STYLE: dict[str, tuple[str, float]] = {
-    "transfer": (RED, 0.4),
-    "disk-read": (ORANGE, 0.4),
-    "disk-write": (ORANGE, 0.4),
+    "transfer": ("#ff0000", 0.4),
+    "disk-read": ("#ffa500", 0.4),
+    "disk-write": ("#ffa500", 0.4),
     "deserialize": (GREY, 0.4),
 }
 ERRED_COLOR = BLACK
@@ -248,6 +251,19 @@ PALETTES: dict[str, Palette] = {
     "light": Palette(background="#ffffff", text="#212529", grid="#e5e5e5"),
     "dark": Palette(background="#181a1b", text="#e8e6e3", grid="#3a3e41"),
 }
+
+
+#: Pixels of the title line above each plot on a page.
+HEADING_HEIGHT = 24
+
+
+def heading_html(text: str) -> str:
+    """A plot's title line on a page: bold, cut to the width with an ellipsis,
+    the whole of it on hover; ``text`` is escaped."""
+    escaped = html.escape(str(text), quote=True)
+    return (f'<div class="dashkit-title" title="{escaped}" style="font-weight:bold;'
+            "font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
+            f'padding-left:10px;line-height:{HEADING_HEIGHT}px">{escaped}</div>')
 
 
 def tooltip(rows: Sequence[tuple[str, str]]) -> str:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 
@@ -55,6 +56,19 @@ def cluster() -> Iterator[LocalCluster]:
         dashboard_address=None,
     ) as local:
         yield local
+
+
+@pytest.fixture
+def spilling_cluster():
+    """Two in-process workers that spill results past their target on storing
+    them. The monitor that pauses a worker on the process's memory is off: in
+    process, that memory is the whole test run's."""
+    off = {f"distributed.worker.memory.{k}": False for k in ("spill", "pause", "terminate")}
+    with dask.config.set(off), LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+        dashboard_address=None, memory_limit="200MB",
+    ) as cluster:  # fmt: skip
+        yield cluster
 
 
 @pytest.fixture

@@ -116,3 +116,33 @@ def artifact(name: str) -> str:
     folder = ROOT / "test-artifacts"
     folder.mkdir(exist_ok=True)
     return str(folder / name)
+
+
+def _filled(n: int):
+    import numpy as np
+
+    return np.ones(n, dtype=np.uint8)
+
+
+def _total(array) -> int:
+    return int(array.sum())
+
+
+def _raises(_i):
+    raise ValueError("reserved colours: a failing task")
+
+
+def reserved_colour_workload(client) -> list:
+    """Tasks whose task-stream rows take each reserved colour, on a cluster of
+    two workers limited to 200 MB (``spilling_cluster``): a 50 MB result moved to the
+    other worker (transfer), a 150 MB one past the spill target (disk-write) read
+    back by the next task (disk-read), and a failing task (erred). Returns the
+    futures (hold them: a released result is forgotten)."""
+    first, second = sorted(client.scheduler_info()["workers"])
+    moved = client.submit(_filled, 50_000_000, workers=[first], key="filled-moved")
+    summed = client.submit(_total, moved, workers=[second], key="total-moved")
+    spilled = client.submit(_filled, 150_000_000, workers=[first], key="filled-spilled")
+    read = client.submit(_total, spilled, workers=[first], key="total-spilled")
+    failed = client.submit(_raises, 1, key="raises-1")
+    assert summed.result() == 50_000_000 and read.result() == 150_000_000
+    return [moved, summed, spilled, read, failed]

@@ -211,8 +211,9 @@ def test_task_stream_sparse_one_rectangle_per_row_with_reserved_colours():
     assert by_key.loc["sum-0", "alpha"] == 0.4
     assert by_key.loc["load-0", "color"] == packed(theme.GREY)
     assert by_key.loc["load-0", "alpha"] == 0.4
-    assert by_key.loc["spill-0", "color"] == packed(theme.ORANGE)
-    assert by_key.loc["fail-0", "color"] == packed(theme.RED)  # only an erred compute is black
+    assert by_key.loc["spill-0", "color"] == packed(theme.ACTION_STYLE["disk-write"][0])
+    # Only an erred compute is black: an erred task's transfer stays red.
+    assert by_key.loc["fail-0", "color"] == packed(theme.ACTION_STYLE["transfer"][0])
     assert by_key.loc["inc-1", "right"] - by_key.loc["inc-1", "left"] == 0.5
     # thread 1 and thread 2 of the worker are two rows
     assert by_key.loc["inc-0", "bottom"] != by_key.loc["sum-0", "bottom"]
@@ -285,7 +286,8 @@ def test_shade_picks_the_dominant_class():
 def test_components_are_registered_with_suggestions():
     assert set(Component.types()) == {"cluster_memory", "worker_memory", "task_processing",
                                       "feed_status", "replay_control",
-                                      "cpu", "occupancy", "task_stream", "progress"}  # fmt: skip
+                                      "cpu", "occupancy", "task_stream", "progress",
+                                      "task_details"}  # fmt: skip
     assert Component.lookup("task_stream") is TaskStream
     with pytest.raises(ValueError, match="Did you mean 'task_stream'"):
         Component.lookup("task_strem")

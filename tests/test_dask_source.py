@@ -197,7 +197,10 @@ def test_builtin_fallback_reports_missing_fields(cluster, client):
 
 def test_scheduler_refusing_the_plugin_falls_back(cluster, client, caplog):
     # What `distributed.scheduler.blocked-handlers: [register_scheduler_plugin]` does.
-    cluster.scheduler.blocked_handlers.append("register_scheduler_plugin")
+    # A new list: the scheduler's is Dask's configuration list itself, and
+    # appending to it would block plugins on every later scheduler of the run.
+    scheduler = cluster.scheduler
+    scheduler.blocked_handlers = [*scheduler.blocked_handlers, "register_scheduler_plugin"]
     source = DaskSource(address=cluster.scheduler_address)
     with caplog.at_level(logging.WARNING, logger="dashkit"):
         source.connect()

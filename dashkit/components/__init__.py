@@ -15,6 +15,7 @@ from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcess
 from dashkit.components.progress import Progress
 from dashkit.components.replay import ReplayControl
 from dashkit.components.status import FeedStatus
+from dashkit.components.task_details import TaskDetails
 from dashkit.components.task_stream import TaskStream
 
 hv.extension("bokeh", logo=False)
@@ -27,6 +28,7 @@ __all__ = [
     "Occupancy",
     "Progress",
     "ReplayControl",
+    "TaskDetails",
     "TaskProcessing",
     "TaskStream",
     "WorkerMemory",

@@ -30,7 +30,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import field
-from bokeh.models import FixedTicker
+from bokeh.models import Div, FixedTicker
 
 from dashkit import theme
 from dashkit.components import compat
@@ -58,6 +58,11 @@ class Component(Registered, pn.viewable.Viewer):
     #: The parameters the plot's frame depends on: pages showing the same
     #: component with the same values of these share one frame per poll.
     frame_params: ClassVar[tuple[str, ...]] = ()
+    #: Parameters a page sets while in use (a click's selection): not in specs.
+    state_params: ClassVar[tuple[str, ...]] = ()
+    #: Whether a page shows the plot's title above it, as text that is cut to
+    #: the width with its whole on hover (a plot's own title cannot be either).
+    titled: ClassVar[bool] = True
 
     feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
     period = param.Integer(
@@ -96,6 +101,7 @@ class Component(Registered, pn.viewable.Viewer):
         self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._shown: object = None
         self._drawn: PlotFrame | None = None  # the frame HoloViews drew last
+        self._header: Div | None = None  # the title above the plot, on a page
 
     @property
     def element(self) -> hv.DynamicMap:
@@ -115,8 +121,30 @@ class Component(Registered, pn.viewable.Viewer):
             "bgcolor": palette.background,
             "toolbar": "above",
             "default_tools": [],
-            "hooks": [_chrome(palette, label_room, self.output_backend), *map(_weak, hooks)],
-        }
+            "hooks": [_chrome(palette, label_room, self.output_backend),
+                      _weak(self._title_hook), *map(_weak, hooks)],
+        }  # fmt: skip
+
+    def _title_hook(self, plot, _element) -> None:
+        """Hook: on a page the title is the line above the plot, not the plot's
+        own, and the toolbar shows inside the plot while the pointer is over it:
+        no row of the plot is left for either."""
+        if self._header is None:
+            return
+        figure = plot.state
+        figure.title.visible = False
+        figure.toolbar_inner = True
+        figure.toolbar.autohide = True
+
+    def title_text(self, view: FeedView | None = None) -> str:
+        """The title shown for ``view`` (the feed's latest poll by default)."""
+        return self.title or self.frame(view).title
+
+    def _set_heading(self, text: str) -> None:
+        if self._header is not None:
+            html = theme.heading_html(text)
+            if self._header.text != html:
+                self._header.text = html
 
     # -- frames ----------------------------------------------------------------
 
@@ -175,6 +203,7 @@ class Component(Registered, pn.viewable.Viewer):
         if self._hidden_here(plots):
             return
         self._shown = frame
+        self._set_heading(self.title or frame.title)
         if plots and all(p.fits(frame) for p in plots):
             for plot in plots:
                 plot.show(frame, self.title)
@@ -223,13 +252,26 @@ class Component(Registered, pn.viewable.Viewer):
         return pn.pane.HoloViews(self.element, linked_axes=False, **size)
 
     def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
-        """What the page shows around the plot's pane (controls, if any)."""
-        return pane
+        """What the page shows around the plot's pane: its title (and controls, if any)."""
+        if self._header is None:
+            return pane
+        sizing = "stretch_both" if self.fill else "stretch_width"
+        return pn.Column(self._header_pane(), pane, sizing_mode=sizing, margin=0)
+
+    def _header_pane(self) -> pn.viewable.Viewable:
+        return pn.pane.Bokeh(self._header, sizing_mode="stretch_width", height=theme.HEADING_HEIGHT,
+                             margin=0, stylesheets=[_HEADING_CSS])  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
         compat.pin_resource_urls(doc)
         if self._pane is None:
+            if self.titled:
+                # A Bokeh Div whose text a redraw sets directly, like FeedStatus's.
+                self._header = Div(margin=0, height=theme.HEADING_HEIGHT,
+                                   sizing_mode="stretch_width",
+                                   css_classes=["dashkit-heading"])  # fmt: skip
+                self._set_heading(self.title_text())
             self._pane = self._view()
             self._shown_panel = self._around(self._pane)
         # In a server session or a notebook Panel sets curdoc while rendering;
@@ -238,6 +280,10 @@ class Component(Registered, pn.viewable.Viewer):
             SessionRefresh.join(self, doc)
         return self._shown_panel
 
+
+#: A Div's content box shrinks to its text: as wide as the Div instead, so
+#: that a long title is cut at the plot's edge.
+_HEADING_CSS = ".bk-clearfix { display: block !important; }"
 
 CORNERS = ("left", "bottom", "right", "top")
 """The corner columns of rectangles: HoloViews' key dimensions take Bokeh's

@@ -29,6 +29,7 @@ class ReplayControl(Component):
     """
 
     component_type = "replay_control"
+    titled = False
 
     height = param.Integer(default=60, bounds=(30, None), doc="Height in pixels.")
     period = param.Integer(

@@ -25,6 +25,7 @@ class FeedStatus(Component):
     """
 
     component_type = "feed_status"
+    titled = False
 
     height = param.Integer(default=40, bounds=(20, None), doc="Height in pixels.")
 

@@ -27,6 +27,10 @@ run, as Dask's own page does, so single tasks and transfers stay visible;
 the "Whole run" button follows the whole history held instead. Zooming or
 panning stops following; the reset tool follows again. Exports show the
 whole history.
+
+Clicking a bar, a rectangle or the history image, sets :attr:`TaskStream.selected`
+to that task-stream row; a :class:`~dashkit.components.TaskDetails` card
+linked to the stream shows it.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import LODStart, RangesUpdate, Reset
+from bokeh.events import LODStart, RangesUpdate, Reset, Tap
 
 from dashkit import raster, theme
 from dashkit.components.base import Component, color_from_columns, rectangles
@@ -87,6 +91,7 @@ class TaskStream(Component):
     """
 
     component_type = "task_stream"
+    state_params = ("selected",)
 
     height = param.Integer(default=400, bounds=(100, None), doc="Plot height in pixels.")
     dense_threshold = param.Integer(
@@ -123,6 +128,16 @@ class TaskStream(Component):
         objects=["window", "run"],
         doc="What following shows: the last ``window`` seconds, or the whole run held.",
     )
+    selected = param.Dict(
+        default=None,
+        allow_None=True,
+        doc="The task-stream row last clicked (see ``TaskHistory.task``), or None.",
+    )
+    click_slack = param.Integer(
+        default=4, bounds=(0, None),
+        doc="Pixels a click may miss a bar by and still select it (bars can be thinner "
+        "than a pixel).",
+    )  # fmt: skip
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -196,13 +211,18 @@ class TaskStream(Component):
         lo, hi = history.extent(newest.first, newest.last)
         return max(lo, hi - self.window), hi
 
+    def title_text(self, view: FeedView | None = None) -> str:
+        return self.title or "Task stream"
+
     def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
         span = pn.widgets.RadioButtonGroup.from_param(
             self.param.span, options={f"Last {self.window:g} s": "window", "Whole run": "run"},
             name="", color="light", variant="outline", height=30, margin=(0, 10),
         )  # fmt: skip
         sizing = "stretch_both" if self.fill else "stretch_width"
-        return pn.Column(pn.Row(pn.layout.HSpacer(), span, height=30, sizing_mode="stretch_width"),
+        # The title shares the row of the buttons.
+        title = self._header_pane() if self._header is not None else pn.layout.HSpacer()
+        return pn.Column(pn.Row(title, span, height=30, sizing_mode="stretch_width"),
                          pane, sizing_mode=sizing)  # fmt: skip
 
     def _on_span(self, _event) -> None:
@@ -253,6 +273,7 @@ class TaskStream(Component):
             figure.on_event(LODStart, self._stop_following)
             figure.on_event(RangesUpdate, self._keep_range)
             figure.on_event(Reset, self._follow)
+            figure.on_event(Tap, self._tapped)
 
     def _stream(self, plot: LivePlot, window: Window) -> None:
         """Send the rows ``plot`` does not have: new rows only, unless rows moved."""
@@ -298,6 +319,26 @@ class TaskStream(Component):
 
     def _follow(self, _event) -> None:
         self._following = True
+
+    def _tapped(self, event: Tap) -> None:
+        figure = event.model
+        if figure is None or event.x is None or event.y is None:
+            return
+        start, end, width = figure.x_range.start, figure.x_range.end, figure.inner_width
+        slack = 0.0
+        if None not in (start, end) and width:
+            slack = (end - start) / width * self.click_slack
+        self.select_at(event.x, event.y, slack)
+
+    def select_at(self, x: float, y: float, slack: float = 0.0) -> dict | None:
+        """Select the task drawn at ``(x, y)`` (seconds, plot row), as a click
+        there does; returns it (None: no bar there, the selection stays)."""
+        history = self.feed.history
+        cursor = history.find(x, y, slack)
+        if cursor is None:
+            return None
+        self.selected = history.task(cursor)
+        return self.selected
 
     # -- drawing -------------------------------------------------------------------
 

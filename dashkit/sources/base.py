@@ -48,6 +48,9 @@ class Snapshot:
     reset:
         The source started its task stream over (a replay jumped back):
         drop the rows held; ``tasks`` holds the history from the new start.
+    errors:
+        Task key -> ``(exception text, traceback text)`` of the tasks in
+        ``tasks`` that erred, when the source knows them.
     """
 
     time: float
@@ -58,6 +61,7 @@ class Snapshot:
     lost: int = 0
     info: dict = field(default_factory=dict)
     reset: bool = False
+    errors: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self):
         schema.validate(self.workers, "workers")
@@ -102,6 +106,12 @@ class Source(Registered, param.Parameterized):
     def snapshot(self) -> Snapshot:
         """The cluster now, plus task-stream rows new since the last call."""
         raise NotImplementedError
+
+    def task_info(self, key: str) -> dict | None:
+        """What only the cluster knows of task ``key`` now (see
+        :func:`dashkit.sources.scheduler_side.task_info`), or None when this
+        source cannot ask (a recording, a synthetic cluster)."""
+        return None
 
     def close(self) -> None:
         """Release what :meth:`connect` acquired. Safe to call twice."""

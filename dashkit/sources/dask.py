@@ -294,6 +294,7 @@ class DaskSource(Source):
             tasks=schema.tasks_frame(reply["tasks"]),
             lost=reply["lost"],
             info=self.last_poll_info,
+            errors={k: tuple(v) for k, v in reply.get("errors", {}).items()},
         )
 
     async def _poll_builtin(self) -> Snapshot:
@@ -313,6 +314,8 @@ class DaskSource(Source):
             self._cursor = index_before
         else:
             self._cursor += len(records)
+        errors: dict[str, list[str]] = {}
+        columns = scheduler_side.task_stream_columns(records, errors)
         self.last_poll_info = {
             "mode": "builtin",
             "round_trip_ms": (time.perf_counter() - began) * 1000,
@@ -327,11 +330,23 @@ class DaskSource(Source):
                 [{"prefix": p, **{k: v for k, v in s.items() if k in schema.PROGRESS}}
                  for p, s in prefix_states.items()]
             ),
-            tasks=schema.tasks_frame(scheduler_side.task_stream_columns(records)),
+            tasks=schema.tasks_frame(columns),
             missing=BUILTIN_MISSING,
             lost=lost,
             info=self.last_poll_info,
+            errors={k: tuple(v) for k, v in errors.items()},
         )
+
+    def task_info(self, key: str) -> dict | None:
+        """The scheduler's answer for task ``key``; None on the built-in RPCs,
+        which have no such question. Raises :class:`SourceError` when the
+        scheduler does not answer."""
+        if self._loop is None:
+            self.connect()
+        self._run(self._ensure_registered())
+        if self._mode != "plugin":
+            return None
+        return self._run(getattr(self._scheduler, scheduler_side.TASK_HANDLER)(key=str(key)))
 
 
 def _builtin_worker_row(address: str, info: dict, processing: dict) -> dict:

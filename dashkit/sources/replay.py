@@ -25,6 +25,10 @@ record batch has the same columns:
     only when the frame changed since the last one written: the frame at time
     *t* is the last one written at or before *t*. ``tasks`` rows are the
     task-stream rows that arrived with the snapshot at ``time``.
+``errors.key``, ``errors.exception``, ``errors.traceback`` (string)
+    Set on ``errors`` rows: the exception and traceback text of a task that
+    erred, written with the snapshot its task-stream rows came with. Files
+    written before these columns existed read as recordings without them.
 
 The schema's metadata holds ``dashkit.format`` (``dashkit-recording``) and
 ``dashkit.version`` (``1``). A batch is written about every second, so a
@@ -43,6 +47,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -63,6 +68,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "dashkit-recording"
 VERSION = 1
 _KINDS = ("workers", "progress", "tasks")
+ERROR_COLUMNS = ("errors.key", "errors.exception", "errors.traceback")
 ARROW_TYPES = {"str": pa.string(), "category": pa.string(), "int": pa.int64(),
           "float": pa.float64(), "bool": pa.bool_()}  # fmt: skip
 
@@ -79,6 +85,7 @@ def arrow_schema() -> pa.Schema:
               pa.field("poll.progress", pa.int64())]  # fmt: skip
     for kind in _KINDS:
         fields += [pa.field(f"{kind}.{c}", ARROW_TYPES[t]) for c, t in schema.FRAMES[kind].items()]
+    fields += [pa.field(name, pa.string()) for name in ERROR_COLUMNS]
     metadata = {"dashkit.format": FORMAT, "dashkit.version": str(VERSION)}
     return pa.schema(fields, metadata=metadata)
 
@@ -109,6 +116,9 @@ class Recording:
     problem: str | None = None
     #: Task rows dropped on reading for impossible values (shown as lost).
     invalid_tasks: int = 0
+    errors: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["time", "key", "exception", "traceback"])
+    )
 
     @property
     def start(self) -> float:
@@ -175,9 +185,13 @@ class Recording:
             problem = f"{problem}; {said}" if problem else said
         tasks = kept["tasks"]
         arrived = pd.Series(tasks["arrived"].to_numpy(), name="time")
+        errors = part("errors").select(["time", *ERROR_COLUMNS]).to_pandas()
+        errors.columns = ["time", "key", "exception", "traceback"]
+        errors = errors[np.isfinite(errors["time"].to_numpy(float))].fillna("")
+        errors = errors.sort_values("time", kind="stable").reset_index(drop=True)
         return cls(path, kept["polls"], kept["workers"], kept["progress"],
                    tasks.drop(columns="arrived"), arrived, problem,
-                   invalid_tasks=dropped["tasks"])  # fmt: skip
+                   invalid_tasks=dropped["tasks"], errors=errors)  # fmt: skip
 
 
 def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
@@ -207,14 +221,16 @@ def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
                 f"{path} is a dashkit recording of format version {version}; "
                 f"this dashkit reads version {VERSION}"
             )
-        if reader.schema.remove_metadata() != arrow_schema().remove_metadata():
+        current = arrow_schema().remove_metadata()
+        header = reader.schema.remove_metadata()
+        if header != current and header != _without_errors(current):
             raise RecordingError(f"{path}: version {VERSION} header with unexpected columns")
         batches, problem = [], None
         while True:
             try:
                 batch = reader.read_next_batch()
                 batch.validate(full=True)
-                batches.append(batch)
+                batches.append(_with_error_columns(batch, current))
             except StopIteration:
                 break
             except (pa.ArrowException, OSError) as err:
@@ -228,6 +244,19 @@ def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
     if problem is None and not _ends_cleanly(path):
         problem = f"{path} ends without its end marker (the recorder was stopped abruptly)"
     return batches, problem
+
+
+def _without_errors(full: pa.Schema) -> pa.Schema:
+    """The columns of recordings written before erred tasks' texts were kept."""
+    return pa.schema([f for f in full if f.name not in ERROR_COLUMNS])
+
+
+def _with_error_columns(batch: pa.RecordBatch, full: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.names == full.names:
+        return batch
+    columns = [batch.column(f.name) if f.name in batch.schema.names
+               else pa.nulls(batch.num_rows, f.type) for f in full]  # fmt: skip
+    return pa.RecordBatch.from_arrays(columns, schema=full)
 
 
 def _ends_cleanly(path: Path) -> bool:
@@ -284,6 +313,9 @@ class ReplaySource(Source):
             if self.recording.problem:
                 logger.warning(self.recording.problem)
             self._task_offsets = (self.recording.task_times - self.recording.start).to_numpy()
+            self._error_offsets = (self.recording.errors["time"] - self.recording.start).to_numpy(
+                float
+            )
             self._poll_offsets = (self.recording.polls["time"] - self.recording.start).to_numpy()
 
     @property
@@ -333,6 +365,7 @@ class ReplaySource(Source):
         first, last = _between(self._task_offsets, lo, hi)
         polls = slice(*_between(self._poll_offsets, lo, hi))
         current = rec.polls.iloc[polls.stop - 1]  # the last snapshot at or before hi
+        erred = rec.errors.iloc[slice(*_between(self._error_offsets, lo, hi))]
         return Snapshot(
             time=rec.start + hi,
             workers=_as_of(rec.workers, current, "workers", schema.workers_frame),
@@ -342,6 +375,8 @@ class ReplaySource(Source):
             # Rows dropped on reading count as lost with the first snapshot.
             lost=int(rec.polls["lost"].iloc[polls].sum()) + (rec.invalid_tasks if lo < 0 else 0),
             reset=reset,
+            errors={k: (e, t) for k, e, t in zip(erred["key"], erred["exception"],
+                                                 erred["traceback"], strict=True)},
         )
 
 

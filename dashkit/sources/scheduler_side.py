@@ -6,11 +6,13 @@ nothing from dashkit: only the standard library, dask and distributed, which
 every scheduler has.
 
 :class:`SnapshotPlugin` is registered once per scheduler. Its ``start`` adds
-one RPC handler, :data:`HANDLER`, so that a poll is a single cheap round trip
+two RPC handlers. :data:`HANDLER` makes a poll a single cheap round trip
 returning everything one tick needs: per-worker rows, per-prefix state counts
 and the task-stream records new since the caller's cursor, already flattened
-into columns (one row per start/stop interval). The work is
-O(workers + prefixes + new records).
+into columns (one row per start/stop interval), with the exception and
+traceback text of those that erred. The work is
+O(workers + prefixes + new records). :data:`TASK_HANDLER` answers what only
+the scheduler knows about one task, for a click on it (:func:`task_info`).
 
 :func:`task_stream_columns` is also used on the client for the fallback path,
 where the built-in ``get_task_stream`` RPC delivers raw records.
@@ -25,8 +27,16 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 #: Name of the RPC handler the plugin adds; versioned so that a scheduler
 #: holding an older dashkit plugin is given the new one instead of reusing it.
-HANDLER = "dashkit_snapshot_v1"
-PLUGIN_NAME = "dashkit-snapshot-v1"
+HANDLER = "dashkit_snapshot_v2"
+TASK_HANDLER = "dashkit_task_v2"
+PLUGIN_NAME = "dashkit-snapshot-v2"
+
+#: Characters kept of an exception's text and of a traceback: enough to read,
+#: bounded so that a task raising a huge message cannot swell every poll.
+MAX_EXCEPTION_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 20_000
+#: Dependencies listed for one task.
+MAX_DEPENDENCIES = 50
 
 #: Task-stream record columns, in the order of ``dashkit.schema.TASKS``.
 TASK_COLUMNS = ("start", "stop", "worker", "thread", "key", "prefix", "action", "status")
@@ -42,11 +52,12 @@ PREFIX_STATES = {
 }
 
 
-def task_stream_columns(records) -> dict[str, list]:
+def task_stream_columns(records, errors: dict | None = None) -> dict[str, list]:
     """Flatten task-stream records into columns, one row per start/stop.
 
     Records without a ``thread`` (e.g. tasks that never ran on a worker
-    thread) are skipped, as the Dask dashboard does.
+    thread) are skipped, as the Dask dashboard does. With ``errors`` (a dict),
+    each erred record adds ``key: [exception text, traceback text]`` to it.
     """
     columns: dict[str, list] = {name: [] for name in TASK_COLUMNS}
     start, stop, worker, thread, keys, prefix, action, status = columns.values()
@@ -58,6 +69,8 @@ def task_stream_columns(records) -> dict[str, list]:
         key_text = key if isinstance(key, str) else str(key)
         key_prefix = key_split(key)
         ok = "ok" if record.get("status", "OK") == "OK" else "error"
+        if ok == "error" and errors is not None:
+            errors[key_text] = error_texts(record)
         for startstop in record.get("startstops", ()):
             start.append(float(startstop["start"]))
             stop.append(float(startstop["stop"]))
@@ -68,6 +81,67 @@ def task_stream_columns(records) -> dict[str, list]:
             action.append(startstop["action"])
             status.append(ok)
     return columns
+
+
+def error_texts(record) -> list[str]:
+    """``[exception, traceback]`` text of an erred record or task, bounded."""
+    exception = record.get("exception_text") or ""
+    traceback = record.get("traceback_text") or ""
+    return [str(exception)[:MAX_EXCEPTION_CHARS], str(traceback)[-MAX_TRACEBACK_CHARS:]]
+
+
+def _task_state(scheduler, key_text: str):
+    """The scheduler's TaskState of the task whose key reads ``key_text``, or None."""
+    ts = scheduler.tasks.get(key_text)
+    if ts is None and key_text.startswith("("):
+        # Tuple keys travel as their str(): look for the one that reads so.
+        ts = next((t for k, t in scheduler.tasks.items() if str(k) == key_text), None)
+    return ts
+
+
+def _transfers(scheduler, key_text: str) -> list[dict]:
+    """The transfers of the newest task-stream record of ``key_text``: source
+    worker, start and stop of each."""
+    stream = scheduler.plugins.get("task-stream")
+    for record in reversed(stream.buffer if stream is not None else ()):
+        key = record["key"]
+        if (key if isinstance(key, str) else str(key)) == key_text:
+            return [{"source": str(s.get("source", "")), "start": float(s["start"]),
+                     "stop": float(s["stop"])}
+                    for s in record.get("startstops", ()) if s.get("action") == "transfer"]
+    return []
+
+
+def task_info(scheduler, key_text: str) -> dict:
+    """What the scheduler knows of one task now: ``state`` (``forgotten`` when
+    it holds no such task), ``exception``/``traceback`` text if it erred, its
+    result's ``nbytes`` and ``type``, the workers holding it, its dependencies
+    (key, bytes, holders) and dependents, and its transfers."""
+    ts = _task_state(scheduler, key_text)
+    info = {"key": key_text, "transfers": _transfers(scheduler, key_text)}
+    if ts is None:
+        return {**info, "state": "forgotten"}
+    exception, traceback = error_texts(
+        {"exception_text": ts.exception_text, "traceback_text": ts.traceback_text}
+    )
+    dependencies = sorted(ts.dependencies, key=lambda d: -(d.nbytes or 0))
+    return {
+        **info,
+        "state": ts.state,
+        "exception": exception,
+        "traceback": traceback,
+        "nbytes": int(ts.nbytes or 0) if ts.nbytes and ts.nbytes > 0 else None,
+        "type": str(ts.type or ""),
+        "who_has": sorted(ws.address for ws in ts.who_has or ()),
+        "processing_on": ts.processing_on.address if ts.processing_on else None,
+        "dependencies": [
+            {"key": str(d.key), "nbytes": int(d.nbytes) if d.nbytes and d.nbytes > 0 else None,
+             "who_has": sorted(ws.address for ws in d.who_has or ())}
+            for d in dependencies[:MAX_DEPENDENCIES]
+        ],
+        "n_dependencies": len(ts.dependencies),
+        "n_dependents": len(ts.dependents),
+    }
 
 
 def _worker_row(scheduler, ws) -> dict:
@@ -107,7 +181,8 @@ def _prefix_rows(scheduler) -> list[dict]:
 
 
 class SnapshotPlugin(SchedulerPlugin):
-    """Adds the :data:`HANDLER` RPC to a scheduler and keeps its task stream on."""
+    """Adds the :data:`HANDLER` and :data:`TASK_HANDLER` RPCs to a scheduler and
+    keeps its task stream on."""
 
     name = PLUGIN_NAME
     idempotent = True
@@ -121,10 +196,16 @@ class SnapshotPlugin(SchedulerPlugin):
         # the first poll would never be recorded.
         scheduler.get_task_stream_index()
         scheduler.handlers[HANDLER] = self.snapshot
+        scheduler.handlers[TASK_HANDLER] = self.task
 
     async def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.handlers.pop(HANDLER, None)
+            self.scheduler.handlers.pop(TASK_HANDLER, None)
+
+    def task(self, key: str = "") -> dict:
+        """:func:`task_info` of ``key``."""
+        return task_info(self.scheduler, str(key))
 
     def snapshot(
         self, cursor: int = 0, max_records: int = 50_000, scheduler_id: str | None = None
@@ -145,12 +226,15 @@ class SnapshotPlugin(SchedulerPlugin):
         last = min(stream.index, first + max_records)
         offset = first - oldest
         records = [stream.buffer[i] for i in range(offset, offset + (last - first))]
+        errors: dict[str, list[str]] = {}
+        tasks = task_stream_columns(records, errors)
         return {
             "scheduler_id": scheduler.id,
             "time": time.time(),
             "workers": [_worker_row(scheduler, ws) for ws in scheduler.workers.values()],
             "progress": _prefix_rows(scheduler),
-            "tasks": task_stream_columns(records),
+            "tasks": tasks,
+            "errors": errors,
             "cursor": last,
             "lost": lost,
             "more": last < stream.index,

@@ -57,6 +57,7 @@ def test_individual_plots_json_lists_dasks_plots_and_dashkits_own(served):
     listed = plots_listed(served)
     assert DASKS.items() <= listed.items()
     assert listed["Individual Feed Status"] == "/individual-feed-status"
+    assert listed["Individual Task Details"] == "/individual-task-details"
 
 
 def test_every_listed_page_is_painted_fills_its_pane_and_updates(served, open_page):
@@ -65,6 +66,14 @@ def test_every_listed_page_is_painted_fills_its_pane_and_updates(served, open_pa
         page = open_page(path.strip("/"), width=700, height=450)
         page.goto(base + path)
         assert page.page.title() == title
+        if path == "/individual-task-details":  # no plot: a card and a key box
+            card = page.page.locator(".dashkit-task-card")
+            card.locator("input").fill("no-such-task")
+            card.locator("input").press("Enter")
+            said = page.page.locator(".dashkit-task-details p")  # in Panel's shadow roots
+            wait_until(lambda s=said: "Not in the task stream held" in " ".join(
+                s.all_inner_texts()), timeout=30, what="the card showing the key asked for")
+            continue
         page.page.evaluate(COUNT_UPDATES)
         wait_until(lambda p=page: p.page.evaluate(COUNT_UPDATES) >= 2, timeout=60,
                    what=f"{path} updating")  # fmt: skip

@@ -124,7 +124,9 @@ def test_wheel_zoom_on_a_million_rows_gives_a_finer_image(dense_server, open_pag
     wait_until(lambda: page.status_text() != rows, what="more rows arriving")
     page.page.wait_for_timeout(1500)
     assert page.plot("Task stream")["x1"] == pytest.approx(zoomed["x1"])
-    # ...and the reset tool follows it again: the whole history, growing.
+    # ...and the reset tool follows it again: the whole history, growing. The
+    # toolbar shows while the pointer is over the plot.
+    page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.page.locator(".bk-tool-icon-reset").first.click()
     wait_until(lambda: page.plot("Task stream")["x1"] - page.plot("Task stream")["x0"]
                > span * 0.9, what="reset to the whole history")  # fmt: skip

@@ -1,0 +1,65 @@
+"""On a page each plot's title is a line above it: cut to the width with the
+whole of it on hover, escaped, updated live; exports keep the plots' own titles."""
+
+from __future__ import annotations
+
+import panel as pn
+from bokeh.document import Document
+from bokeh.models import Div
+
+from dashkit.components import ClusterMemory, TaskProcessing, TaskStream
+from dashkit.components.refresh import SessionRefresh
+from dashkit.export import _figure
+from dashkit.feed import Feed
+from dashkit.sources import SyntheticSource
+
+
+def shown(*components) -> Document:
+    doc = Document()
+    for component in components:
+        doc.add_root(pn.panel(component).get_root(doc))
+    return doc
+
+
+def headings(doc: Document) -> list[str]:
+    return [m.text for m in doc.models if isinstance(m, Div) and "dashkit-heading" in
+            m.css_classes]  # fmt: skip
+
+
+def test_the_title_is_a_line_cut_to_the_width_whole_on_hover_and_updated_live():
+    feed = Feed(SyntheticSource(n_workers=3, seed=4, start_time=0.0))
+    feed.poll()
+    processing = TaskProcessing(feed=feed)
+    doc = shown(processing, TaskStream(feed=feed))
+    first, stream = headings(doc)
+    title = processing.frame().title
+    assert f'title="{title}"' in first and f">{title}</div>" in first
+    assert "text-overflow:ellipsis" in first and "white-space:nowrap" in first
+    assert ">Task stream</div>" in stream
+    figure = next(p.state for p in (lp.plot for lp in processing.live_plots()))
+    # The plot keeps no row for a title or a toolbar of its own.
+    assert not figure.title.visible and figure.toolbar_inner and figure.toolbar.autohide
+    for _ in range(10):
+        feed.poll()
+        SessionRefresh.redraw([processing])
+        if processing.frame().title != title:
+            break
+    assert processing.frame().title != title, "the synthetic cluster changed nothing"
+    assert processing.frame().title in headings(doc)[0]
+
+
+def test_a_title_with_markup_is_text():
+    feed = Feed(SyntheticSource(n_workers=2, seed=1))
+    feed.poll()
+    doc = shown(ClusterMemory(feed=feed, title='<img src=x onerror="alert(1)">'))
+    (heading,) = headings(doc)
+    assert "<img" not in heading and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in heading
+
+
+def test_an_export_of_a_shown_plot_keeps_its_own_title():
+    feed = Feed(SyntheticSource(n_workers=2, seed=1))
+    feed.poll()
+    memory = ClusterMemory(feed=feed)
+    shown(memory)
+    figure = _figure(memory)
+    assert figure.title.visible and figure.title.text.startswith("Bytes stored")
