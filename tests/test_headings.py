@@ -31,7 +31,7 @@ def test_the_title_is_a_line_cut_to_the_width_whole_on_hover_and_updated_live():
     feed.poll()
     processing = TaskProcessing(feed=feed)
     doc = shown(processing, TaskStream(feed=feed))
-    first, stream = headings(doc)
+    stream, first = sorted(headings(doc), key=lambda text: "Task stream" not in text)
     title = processing.frame().title
     assert f'title="{title}"' in first and f">{title}</div>" in first
     assert "text-overflow:ellipsis" in first and "white-space:nowrap" in first
@@ -45,7 +45,7 @@ def test_the_title_is_a_line_cut_to_the_width_whole_on_hover_and_updated_live():
         if processing.frame().title != title:
             break
     assert processing.frame().title != title, "the synthetic cluster changed nothing"
-    assert processing.frame().title in headings(doc)[0]
+    assert any(processing.frame().title in text for text in headings(doc))
 
 
 def test_a_title_with_markup_is_text():

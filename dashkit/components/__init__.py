@@ -8,6 +8,7 @@ Components are registered by ``component_type``:
 """
 
 import holoviews as hv
+import panel as pn
 
 from dashkit.components.base import Component
 from dashkit.components.memory import ClusterMemory, WorkerMemory
@@ -18,7 +19,11 @@ from dashkit.components.status import FeedStatus
 from dashkit.components.task_details import TaskDetails
 from dashkit.components.task_stream import TaskStream
 
-hv.extension("bokeh", logo=False)
+# Inline: in a notebook HoloViews and Panel would otherwise load BokehJS,
+# Panel's JS and every stylesheet from CDNs, which offline machines cannot
+# reach (a served page takes them from its server either way).
+pn.config.inline = True
+hv.extension("bokeh", logo=False, inline=True)
 
 __all__ = [
     "CPUUtilization",
