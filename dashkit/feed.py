@@ -283,9 +283,9 @@ class Feed(param.Parameterized):
         return True
 
     def _keep_errors(self, errors: dict[str, tuple[str, str]]) -> None:
-        for key, texts in errors.items():
-            self.errors[str(key)] = (str(texts[0]), str(texts[1]))
-            self.errors.move_to_end(str(key))
+        for key, (exception, traceback) in errors.items():
+            self.errors.pop(str(key), None)  # the newest last, as for a new key
+            self.errors[str(key)] = (str(exception), str(traceback))
         while len(self.errors) > MAX_ERRORS:
             self.errors.popitem(last=False)
 

@@ -73,10 +73,12 @@ SPILLED_COLOR = GREY
 #: Task-stream colours and alphas of the actions that are not computes: the
 #: CSS red, orange and gray (and black for a failed compute) of Dask's own
 #: task stream, so a Dask user reads them the same way.
+TRANSFER_COLOR = "#ff0000"  # CSS red
+DISK_COLOR = "#ffa500"  # CSS orange
 ACTION_STYLE: dict[str, tuple[str, float]] = {
-    "transfer": ("#ff0000", 0.4),
-    "disk-read": ("#ffa500", 0.4),
-    "disk-write": ("#ffa500", 0.4),
+    "transfer": (TRANSFER_COLOR, 0.4),
+    "disk-read": (DISK_COLOR, 0.4),
+    "disk-write": (DISK_COLOR, 0.4),
     "deserialize": (GREY, 0.4),
 }
 ERRED_COLOR = BLACK

@@ -110,8 +110,8 @@ class TaskDetails(Component):
         key = (self.task or {}).get("key")
         if key is None:
             return None, None
-        self._answers[key] = answer = self.feed.task_info(key)
-        self._html.object = self.text()
+        answer = self.feed.task_info(key)
+        self._answered(key, answer)
         return answer
 
     def _render(self, *_event) -> None:
@@ -242,11 +242,14 @@ class TaskDetails(Component):
             "sizing_mode": "stretch_width", "height": self.height}  # fmt: skip
         palette = theme.PALETTES[self.theme]
         return pn.Column(
-            pn.pane.HTML(f"<b>{_e(self.title or 'Task details')}</b>", margin=(0, 0, 4, 0)),
+            pn.pane.HTML(self._title_html(), margin=(0, 0, 4, 0)),
             self._search, self._html, scroll=True, css_classes=["dashkit-task-card"],
             visible=self.task is not None or not self.hidden_until_chosen,
             styles={"background": palette.background, "color": palette.text}, **size,
         )  # fmt: skip
+
+    def _title_html(self) -> str:
+        return f"<b>{_e(self.title or 'Task details')}</b>"
 
     def show(self, view: FeedView) -> None:
         """Nothing moves with a poll: the card shows the task chosen."""
@@ -255,7 +258,7 @@ class TaskDetails(Component):
         """What an export shows instead of a card (no page to click in): the
         newest ``most`` erred tasks held, with their exceptions."""
         errors = list(self.feed.errors.items())[-most:]
-        title = f"<b>{_e(self.title or 'Task details')}</b>"
+        title = self._title_html()
         if not errors:
             return f"{title}<p>No task erred.</p>"
         items = "".join(f"<li><b>{_e(k)}</b>: <code>{_e(exception)}</code></li>"

@@ -69,6 +69,8 @@ FORMAT = "dashkit-recording"
 VERSION = 1
 _KINDS = ("workers", "progress", "tasks")
 ERROR_COLUMNS = ("errors.key", "errors.exception", "errors.traceback")
+#: The columns of :attr:`Recording.errors`.
+_ERROR_FIELDS = ["time", *(c.split(".", 1)[1] for c in ERROR_COLUMNS)]
 ARROW_TYPES = {"str": pa.string(), "category": pa.string(), "int": pa.int64(),
           "float": pa.float64(), "bool": pa.bool_()}  # fmt: skip
 
@@ -117,7 +119,7 @@ class Recording:
     #: Task rows dropped on reading for impossible values (shown as lost).
     invalid_tasks: int = 0
     errors: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: pd.DataFrame(columns=["time", "key", "exception", "traceback"])
+        default_factory=lambda: pd.DataFrame(columns=_ERROR_FIELDS)
     )
 
     @property
@@ -186,7 +188,7 @@ class Recording:
         tasks = kept["tasks"]
         arrived = pd.Series(tasks["arrived"].to_numpy(), name="time")
         errors = part("errors").select(["time", *ERROR_COLUMNS]).to_pandas()
-        errors.columns = ["time", "key", "exception", "traceback"]
+        errors.columns = _ERROR_FIELDS
         errors = errors[np.isfinite(errors["time"].to_numpy(float))].fillna("")
         errors = errors.sort_values("time", kind="stable").reset_index(drop=True)
         return cls(path, kept["polls"], kept["workers"], kept["progress"],

@@ -66,7 +66,7 @@ def task_stream_columns(records, errors: dict | None = None) -> dict[str, list]:
         if thread_id is None:
             continue
         key = record["key"]
-        key_text = key if isinstance(key, str) else str(key)
+        key_text = _key_text(key)
         key_prefix = key_split(key)
         ok = "ok" if record.get("status", "OK") == "OK" else "error"
         if ok == "error" and errors is not None:
@@ -81,6 +81,16 @@ def task_stream_columns(records, errors: dict | None = None) -> dict[str, list]:
             action.append(startstop["action"])
             status.append(ok)
     return columns
+
+
+def _key_text(key) -> str:
+    """A task key as the task stream carries it (tuple keys as their str())."""
+    return key if isinstance(key, str) else str(key)
+
+
+def _known_bytes(nbytes) -> int | None:
+    """A size the scheduler knows, or None (it says -1 or None when it does not)."""
+    return int(nbytes) if nbytes and nbytes > 0 else None
 
 
 def error_texts(record) -> list[str]:
@@ -104,8 +114,7 @@ def _transfers(scheduler, key_text: str) -> list[dict]:
     worker, start and stop of each."""
     stream = scheduler.plugins.get("task-stream")
     for record in reversed(stream.buffer if stream is not None else ()):
-        key = record["key"]
-        if (key if isinstance(key, str) else str(key)) == key_text:
+        if _key_text(record["key"]) == key_text:
             return [{"source": str(s.get("source", "")), "start": float(s["start"]),
                      "stop": float(s["stop"])}
                     for s in record.get("startstops", ()) if s.get("action") == "transfer"]
@@ -130,12 +139,12 @@ def task_info(scheduler, key_text: str) -> dict:
         "state": ts.state,
         "exception": exception,
         "traceback": traceback,
-        "nbytes": int(ts.nbytes or 0) if ts.nbytes and ts.nbytes > 0 else None,
+        "nbytes": _known_bytes(ts.nbytes),
         "type": str(ts.type or ""),
         "who_has": sorted(ws.address for ws in ts.who_has or ()),
         "processing_on": ts.processing_on.address if ts.processing_on else None,
         "dependencies": [
-            {"key": str(d.key), "nbytes": int(d.nbytes) if d.nbytes and d.nbytes > 0 else None,
+            {"key": _key_text(d.key), "nbytes": _known_bytes(d.nbytes),
              "who_has": sorted(ws.address for ws in d.who_has or ())}
             for d in dependencies[:MAX_DEPENDENCIES]
         ],
