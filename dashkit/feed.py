@@ -313,7 +313,10 @@ class Feed(param.Parameterized):
         if status == previous:
             return
         if status.startswith("disconnected"):
-            logger.warning("dashkit feed for %s: %s", self.source.key, status)
+            # One warning per outage: the reason may change while it lasts
+            # (connection reset, then connect timeouts), the outage does not.
+            level = logging.DEBUG if previous.startswith("disconnected") else logging.WARNING
+            logger.log(level, "dashkit feed for %s: %s", self.source.key, status)
         elif previous.startswith("disconnected"):
             logger.info("dashkit feed for %s: %s again", self.source.key, status)
         with self._lock, param.edit_constant(self):

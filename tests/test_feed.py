@@ -1,6 +1,7 @@
 """Feed: polling, sharing, readers, lifecycle (synthetic source)."""
 
 import dataclasses
+import logging
 
 import pytest
 
@@ -10,11 +11,15 @@ from tests.conftest import wait_for
 
 
 class FlakySource(SyntheticSource):
-    """Fails while ``down`` is set, like a scheduler that went away."""
+    """Fails while ``down`` is set, like a scheduler that went away; a poll
+    while ``reasons`` is not empty fails for the next of them."""
 
     down = False
+    reasons: list = []
 
     def snapshot(self):
+        if self.reasons:
+            raise SourceError(self.reasons.pop(0))
         if self.down:
             raise SourceError("scheduler at tcp://x:1 did not answer: refused")
         return super().snapshot()
@@ -119,6 +124,23 @@ def test_any_failure_leaves_the_feed_polling_with_its_data_and_says_so(broken, s
         wait_for(lambda: feed.tasks.total > held)
     finally:
         feed.stop()
+
+
+def test_an_outage_is_warned_once_whatever_its_reasons(caplog):
+    source = FlakySource(seed=1, start_time=0.0)
+    feed = Feed(source)
+    assert feed.poll()
+    source.reasons = ["connection reset", "timed out", "timed out", "refused"]
+    with caplog.at_level(logging.DEBUG, logger="dashkit"):
+        while source.reasons:
+            assert not feed.poll()
+        assert feed.status == "disconnected: refused"  # the page shows the latest reason
+        assert feed.poll()
+        source.reasons = ["timed out"]
+        assert not feed.poll()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2, warned  # one per outage
+    assert warned[0].endswith("connection reset") and warned[1].endswith("timed out")
 
 
 def test_polls_keep_to_a_fixed_clock():
