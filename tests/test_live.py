@@ -28,7 +28,7 @@ from dashkit.components import (
     WorkerMemory,
 )  # fmt: skip
 from dashkit.components.refresh import SessionRefresh
-from dashkit.components.task_stream import RECENT
+from dashkit.components.task_stream import HISTORY, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
 from dashkit.theme import CLASS_COLORS
@@ -209,6 +209,27 @@ def test_following_shows_the_last_window_seconds_and_the_whole_run_on_request():
     assert x_range.end - x_range.start == pytest.approx(5.0)
 
 
+def test_the_history_image_is_drawn_for_the_range_in_view_whoever_redraws_it():
+    feed = busy_feed()  # no poll after this: an idle run, no new rows
+    stream = TaskStream(feed=feed, window=5.0, dense_threshold=1_000, raster_period=0)
+    doc = Document()
+    doc.add_root(pn.panel(stream).get_root(doc))
+    SessionRefresh.redraw([stream])
+    (plot,) = stream.live_plots()
+    image = plot.source(HISTORY)
+    oldest = feed.history.extent(feed.history.oldest, feed.history.total)[0]
+
+    stream.span = "run"  # a new range, no new rows: the image follows the range
+    assert image.data["x"][0] == pytest.approx(oldest)
+    drawn = image.data["image"][0].shape
+
+    # HoloViews' range stream still holds a range the server has moved on from
+    # (it hears only of the browser's moves); its redraw must not bring it back.
+    stream._range.event(x_range=(oldest + 5.0, oldest + 30.0), y_range=(-0.5, 3.5))
+    assert image.data["x"][0] == pytest.approx(oldest)
+    assert image.data["image"][0].shape == drawn
+
+
 def test_a_component_in_an_inactive_tab_costs_nothing_until_shown(monkeypatch):
     feed = busy_feed()
     shown, hidden = TaskProcessing(feed=feed), CPUUtilization(feed=feed)
@@ -232,8 +253,7 @@ def test_plots_draw_on_a_canvas_and_stream_colours_as_packed_rgba():
     doc, components = page(feed)
     backends = {type(c).__name__: c.live_plots()[0].figure.output_backend
                 for c in components if not isinstance(c, FeedStatus)}  # fmt: skip
-    assert backends.pop("TaskStream") == "webgl"  # see TaskStream.output_backend
-    assert backends and set(backends.values()) == {"canvas"}, backends
+    assert "TaskStream" in backends and set(backends.values()) == {"canvas"}, backends
     events: list = []
     doc.on_change(events.append)
     for _ in range(3):

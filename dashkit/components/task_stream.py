@@ -101,11 +101,6 @@ class TaskStream(Component):
         "browser redoes every rectangle it holds on each update: with 20,000, six pages "
         "on two cores took in one update a second instead of two.",
     )
-    output_backend = param.Selector(
-        default="webgl",
-        doc="How the browser draws the plot. WebGL here: on a plain canvas BokehJS "
-        "at times leaves the history image undrawn (seen where it meets the rectangles).",
-    )
     hover_limit = param.Integer(
         default=3_000,
         bounds=(0, None),
@@ -149,11 +144,18 @@ class TaskStream(Component):
         self._drawn_window: Window | None = None
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
         recent = recent.opts(**_RECENT_OPTIONS)
-        history = hv.DynamicMap(self._draw_history, streams=[self._range, self._size])
+        history = hv.DynamicMap(
+            lambda x_range, y_range, **size: self._draw_history(*self._in_view(x_range, y_range),
+                                                                **size),
+            streams=[self._range, self._size],
+        )
         # Only the quads set the axes, so following tracks the newest rows; the
         # image and the hover layer are drawn for whatever range is in view.
         history = history.opts(default_tools=[], apply_ranges=False)
-        hover = hv.DynamicMap(self._draw_hover, streams=[self._range]).opts(
+        hover = hv.DynamicMap(
+            lambda x_range, y_range: self._draw_hover(*self._in_view(x_range, y_range)),
+            streams=[self._range],
+        ).opts(
             fill_alpha=0, line_alpha=0, hover_fill_alpha=0.3, hover_line_alpha=1,
             tools=["hover"], hover_tooltips=theme.tooltip(_HOVER), default_tools=[],
             apply_ranges=False,
@@ -289,9 +291,13 @@ class TaskStream(Component):
         plot.memo["window"] = window
 
     def _refresh_image(self, plot: LivePlot, history: TaskHistory) -> None:
-        """Re-aggregate the history image of the range in view when rows came,
-        at most every ``raster_period`` seconds (shared by pages viewing one range)."""
-        key = (id(history), history.total, history.layout)
+        """Re-aggregate the history image when rows came or the range in view or
+        the plot's size changed, at most every ``raster_period`` seconds."""
+        figure = plot.figure
+        x_range = (figure.x_range.start, figure.x_range.end)
+        y_range = (figure.y_range.start, figure.y_range.end)
+        key = (id(history), history.total, history.layout, x_range, y_range,
+               self._size.width, self._size.height)  # fmt: skip
         dense = len(history) > self.dense_threshold
         drawn = plot.memo.get("image")
         if drawn == key or (drawn is None and not dense):
@@ -300,8 +306,6 @@ class TaskStream(Component):
         if dense and now - plot.memo.get("image_at", 0.0) < self.raster_period:
             return
         plot.memo.update(image=key, image_at=now)
-        x_range = (plot.figure.x_range.start, plot.figure.x_range.end)
-        y_range = (plot.figure.y_range.start, plot.figure.y_range.end)
         plot.set_columns(HISTORY, self._image_columns(history, x_range, y_range))
 
     def _stop_following(self, _event: LODStart) -> None:
@@ -349,6 +353,19 @@ class TaskStream(Component):
     def _draw_newest(self) -> hv.Rectangles:
         self._drawn_window = self.newest(self.feed.view())
         return rectangles(self._drawn_window.columns, _VDIMS)
+
+    def _in_view(self, x_range, y_range) -> tuple:
+        """The ranges this page's plot shows, for HoloViews' redraws of the image
+        and hover layers. HoloViews' range stream hears only of the browser's
+        moves, not of the server's while following, so on a live page it can
+        hold a range long gone; the figure's own ranges are the ones in view."""
+        for plot in self.live_plots():
+            figure = plot.figure
+            shown = ((figure.x_range.start, figure.x_range.end),
+                     (figure.y_range.start, figure.y_range.end))  # fmt: skip
+            if None not in shown[0] + shown[1]:
+                return shown
+        return x_range, y_range
 
     def _view_ranges(self, history: TaskHistory, x_range, y_range):
         if len(history) == 0:

@@ -1,10 +1,10 @@
 """Several live pages on one served layout of a busy cluster.
 
 One shared poll per period whatever the number of pages; each page stays
-still (no size change once settled) and fresh (no page starved); closed
-pages leave no session behind. The pages, the server and the cluster share
-two cores here, so the floor on redraws is what such a machine sustains
-(benchmarks/README.md has the rates).
+still (no size change once settled) and fresh; closed pages leave no session
+behind. The five pages, the server and the cluster share two cores here:
+each page took in 1.6-1.75 of the 2 redraws a second the poll period allows,
+so the floor is half that rate (benchmarks/README.md has the rates).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dashkit.sources.workload import DemoWorkload
 from tests.e2e.conftest import wait_until
 from tests.helpers import status_server
 
-PAGES = 4
+PAGES = 5
 PERIOD = 0.5  # the feed's default poll period, seconds
 WINDOW = 12.0  # seconds measured after the pages settled
-MIN_RATE = 0.1  # updates per second every page must receive: none is starved
+MIN_RATE = 1 / PERIOD / 2  # updates per second every page must receive
 
 
 class Frames:
