@@ -129,6 +129,10 @@ def _total(array) -> int:
 
 
 def _raises(_i):
+    import time
+
+    # Long enough to be a bar among the others, not a hairline a screenshot misses.
+    time.sleep(0.3)
     raise ValueError("reserved colours: a failing task")
 
 
@@ -143,6 +147,7 @@ def reserved_colour_workload(client) -> list:
     summed = client.submit(_total, moved, workers=[second], key="total-moved")
     spilled = client.submit(_filled, 150_000_000, workers=[first], key="filled-spilled")
     read = client.submit(_total, spilled, workers=[first], key="total-spilled")
-    failed = client.submit(_raises, 1, key="raises-1")
     assert summed.result() == 50_000_000 and read.result() == 150_000_000
+    # After the others, so that its bar covers none of theirs.
+    failed = client.submit(_raises, 1, key="raises-1")
     return [moved, summed, spilled, read, failed]
