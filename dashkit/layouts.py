@@ -437,9 +437,12 @@ class Layout(pn.viewable.Viewer):
         return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
-        compat.pin_resource_urls(pn.state.curdoc)
+        doc = pn.state.curdoc
+        compat.pin_resource_urls(doc)
         cls = TEMPLATES[self.template]
-        if cls is None:
+        in_cell = compat.in_kernel() and (doc is None or doc.session_context is None)
+        # A template is a whole browser page: a notebook cell shows what is in it.
+        if cls is None or in_cell:
             return pn.Column(pn.pane.HTML(f"<h2>{plain_html(self.title)}</h2>"), *self._header(),
                              self._body(), sizing_mode="stretch_width")  # fmt: skip
         # Templates put their title into the page unescaped.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 from bokeh.document import Document
+from bokeh.models import UIElement
 from bokeh.server.contexts import BokehSessionContext
 from bokeh.server.session import ServerSession
 from panel.io.resources import get_dist_path
@@ -107,3 +108,42 @@ def test_a_page_closing_mid_message_is_written_nothing_and_logs_nothing():
     thread.join(timeout=30)
     assert results == [[], []]
     assert unretrieved == []
+
+
+def test_render_hooks_see_every_root_panel_renders_once_each():
+    from panel.viewable import Viewable
+
+    seen = []
+    before = list(Viewable._preprocessing_hooks)
+    compat.on_render(seen.append)
+    compat.on_render(seen.append)  # idempotent
+    try:
+        assert len(Viewable._preprocessing_hooks) == len(before) + 1
+        pane = pn.pane.Markdown("a")
+        row = pn.Row(pane)
+        root = row.get_root(Document())
+        assert seen == [root]
+        assert compat.rendered_in(pane, root) and compat.rendered_in(row, root)
+        assert not compat.rendered_in(pn.pane.Markdown("b"), root)
+    finally:
+        Viewable._preprocessing_hooks[:] = before
+
+
+def test_stylesheets_fetched_from_a_url_are_inlined():
+    from bokeh.models import ImportedStyleSheet, InlineStyleSheet
+
+    root = pn.Column(pn.pane.Markdown("a")).get_root(Document())
+
+    def sheets():
+        return [s for m in root.select({"type": UIElement}) for s in m.stylesheets]
+
+    linked = [s for s in sheets() if isinstance(s, ImportedStyleSheet)]
+    assert linked, "Panel links its layout stylesheets"
+    compat.inline_stylesheets(root)
+    assert not [s for s in sheets() if isinstance(s, ImportedStyleSheet)]
+    inlined = [s for s in sheets() if isinstance(s, InlineStyleSheet)]
+    assert len(inlined) >= len(linked) and all(s.css.strip() for s in inlined)
+
+
+def test_outside_a_kernel_nothing_counts_as_a_notebook():
+    assert not compat.in_kernel()

@@ -10,6 +10,7 @@ Components are registered by ``component_type``:
 import holoviews as hv
 import panel as pn
 
+from dashkit.components import compat
 from dashkit.components.base import Component
 from dashkit.components.memory import ClusterMemory, WorkerMemory
 from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
@@ -24,6 +25,8 @@ from dashkit.components.task_stream import TaskStream
 # reach (a served page takes them from its server either way).
 pn.config.inline = True
 hv.extension("bokeh", logo=False, inline=True)
+if compat.in_kernel():
+    compat.on_render(compat.inline_stylesheets)
 
 __all__ = [
     "CPUUtilization",

@@ -274,10 +274,13 @@ class Component(Registered, pn.viewable.Viewer):
                 self._set_heading(self.title_text())
             self._pane = self._view()
             self._shown_panel = self._around(self._pane)
-        # In a server session or a notebook Panel sets curdoc while rendering;
-        # redraws then run on that session's own event loop.
+        # A server session's document is known now; redraws run on that
+        # session's own event loop. A notebook cell's document is made after
+        # this, when Panel renders the cell's output.
         if doc is not None:
             SessionRefresh.join(self, doc)
+        elif compat.in_kernel():
+            SessionRefresh.join_when_rendered(self)
         return self._shown_panel
 
 

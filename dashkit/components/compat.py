@@ -1,6 +1,6 @@
 """Every use of a private Panel, Bokeh or HoloViews attribute, in one place.
 
-dashkit's live path needs three things those libraries do not expose
+dashkit's live path needs a few things those libraries do not expose
 publicly; each is read here and nowhere else, and ``tests/test_compat.py``
 fails loudly when a new version moves one:
 
@@ -12,26 +12,76 @@ fails loudly when a new version moves one:
   built (``Document._template_variables``);
 * Panel's function that writes a message to a page's websocket
   (``panel.io.document.dispatch_tornado``), replaced by one that handles a
-  page closing between two writes of one message.
+  page closing between two writes of one message;
+* the roots a Panel object has been rendered into (``Viewable._models``) and
+  Panel's hooks called on each render (``Viewable._preprocessing_hooks``):
+  in a notebook no session tells a component where it is shown.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import panel as pn
 import panel.io.document
+from bokeh.models import UIElement
+from panel.io.notebook import patch_inline_stylesheets
 from panel.io.resources import get_dist_path
+from panel.viewable import Viewable
 
 if TYPE_CHECKING:
     from bokeh.document import Document
+    from bokeh.model import Model
 
 
 def rendered_plots(pane: pn.pane.HoloViews) -> list:
     """The HoloViews plots ``pane`` has rendered (one per root it was shown in)."""
     return [plot for plot, _child in pane._plots.values()]
+
+
+def rendered_in(view: Viewable, root: Model) -> bool:
+    """Whether ``view`` is part of what Panel rendered as ``root``."""
+    return root.ref["id"] in view._models
+
+
+def on_render(hook: Callable[[Model], None]) -> None:
+    """Call ``hook(root)`` each time Panel renders a root model, or part of one
+    anew (in a server session, a notebook cell, an export). Idempotent."""
+    for registered in Viewable._preprocessing_hooks:
+        if getattr(registered, "dashkit_hook", None) == hook:  # bound methods are equal, not one
+            return
+
+    def call(_view, root, _changed=None, _old_models=None) -> None:
+        hook(root)
+
+    call.dashkit_hook = hook
+    Viewable._preprocessing_hooks.append(call)
+
+
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (Panel renders through comms)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def inline_stylesheets(root: Model) -> None:
+    """Inline every stylesheet under ``root`` that would be fetched from a URL,
+    as Panel does for its own first render of a notebook cell. Panel leaves
+    out what HoloViews renders for its own display of an element and the
+    models a later update makes, which then ask Panel's CDN for their CSS
+    (offline: failed requests on the page). A served page, whose server
+    serves those files, is left as it is."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        return
+    for model in root.select({"type": UIElement}):
+        patch_inline_stylesheets(model)
 
 
 def browser_connected(doc: Document | None) -> bool:

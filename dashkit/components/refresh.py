@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 import panel as pn
 from bokeh.core.property.validation import validate
 from panel.io.state import set_curdoc
+from tornado.ioloop import IOLoop
 
 from dashkit.components import compat
 
 if TYPE_CHECKING:
     from bokeh.document import Document
+    from bokeh.model import Model
 
     from dashkit.components.base import Component
     from dashkit.feed import FeedView
@@ -52,6 +54,9 @@ class SessionRefresh:
 
     _by_document: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
     _live: weakref.WeakSet = weakref.WeakSet()
+    #: Components of notebook cells not rendered yet. Held strongly: a cell's
+    #: layout holds a component's panel, not the component.
+    _unrendered: set = set()
 
     def __init__(self, doc: Document):
         self.components: list[Component] = []
@@ -80,6 +85,30 @@ class SessionRefresh:
         if component not in refresh.components:
             refresh.components.append(component)
         return refresh
+
+    @classmethod
+    def join_when_rendered(cls, component: Component) -> None:
+        """In a notebook: join the redraw loop of each cell output ``component``
+        is rendered into. Panel builds a cell's object before it makes the
+        cell's document, so the component cannot know its document sooner."""
+        cls._unrendered.add(component)
+        compat.on_render(cls._rendered)
+
+    @classmethod
+    def _rendered(cls, root: Model) -> None:
+        shown = [c for c in cls._unrendered
+                 if c.pane is not None and compat.rendered_in(c.pane, root)]  # fmt: skip
+        cls._unrendered.difference_update(shown)
+        if shown:
+            # The root joins its cell's document once Panel has finished the cell.
+            IOLoop.current().add_callback(cls._join_rendered, shown, root)
+
+    @classmethod
+    def _join_rendered(cls, components: list[Component], root: Model) -> None:
+        doc = root.document
+        if doc is not None and doc.session_context is None:
+            for component in components:
+                cls.join(component, doc)
 
     @staticmethod
     def redraw(components: Iterable[Component], view: FeedView | None = None) -> bool:
