@@ -1,14 +1,20 @@
 """Server memory across pages opened and closed.
 
-    python benchmarks/page_memory.py [--cycles 100] [--workers 16]
+    python benchmarks/page_memory.py [--cycles 100] [--workers 16] [--rows 30000]
 
 Serves the status layout over a synthetic cluster (``dashkit serve`` of the
 status spec with a synthetic source), opens one headless Chromium tab, waits
 until every plot is drawn and has been updated live, closes it, and repeats
 ``--cycles`` times.
-Prints the server's resident memory (RSS) before the first page, every
-tenth cycle and after the last page's session has been discarded, and the
-server's log lines about closed sockets or exceptions never retrieved.
+
+What a page costs is told apart from what the server fills once: the feed
+keeps at most ``--rows`` task-stream rows and starts with more than its task
+stream draws as rectangles, so the first page already draws the history
+image (which loads datashader and compiles its aggregation), and the first
+RSS is read after the feed has filled up to ``--rows`` (``--warm`` seconds).
+Prints the server's resident memory (RSS) then, every tenth cycle and after
+the last page's session has been discarded, and the server's log lines
+about closed sockets or exceptions never retrieved.
 
 Every process it starts is stopped at the end. Needs Debian's ``chromium``.
 """
@@ -30,7 +36,7 @@ from side_by_side import (  # noqa: E402
     free_port,
     launch,
     serve_spec,
-    synthetic_spec,
+    status_spec_file,
     wait_for_url,
 )  # fmt: skip
 
@@ -69,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--rows", type=int, default=30_000,
+                        help="the feed's max_task_rows (the data it holds stops growing there)")
+    parser.add_argument("--warm", type=float, default=60.0,
+                        help="seconds after the first page for the feed to fill up")
     args = parser.parse_args(argv)
 
     port = free_port()
@@ -76,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.mkdtemp()
     log = Path(folder) / "server.log"
     with open(log, "w") as out:
-        server = serve_spec(synthetic_spec(args.workers, folder), port, out)
+        spec = status_spec_file(
+            folder, "synthetic", feed={"max_task_rows": args.rows},
+            source={"type": "synthetic", "n_workers": args.workers,
+                    "history_rows": args.rows * 5 // 6},
+        )  # fmt: skip
+        server = serve_spec(spec, port, out)
     try:
         wait_for_url(url)
         process = psutil.Process(server.pid)
@@ -84,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             browser = launch(playwright, shutil.which("chromium"))
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             cycle(context, url)  # first page: imports, compiled code, caches
-            time.sleep(20)  # Bokeh discards a closed page's session after ~15 s
+            time.sleep(args.warm)  # the feed fills up; the page's session is discarded
             start = rss_mib(process)
-            print(f"after one page (warm): {start:7.1f} MiB")
+            print(f"after one page and {args.warm:g} s (warm): {start:7.1f} MiB")
             began = time.monotonic()
             for n in range(1, args.cycles + 1):
                 cycle(context, url)
