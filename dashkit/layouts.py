@@ -440,9 +440,8 @@ class Layout(pn.viewable.Viewer):
         doc = pn.state.curdoc
         compat.pin_resource_urls(doc)
         cls = TEMPLATES[self.template]
-        in_cell = compat.in_kernel() and (doc is None or doc.session_context is None)
         # A template is a whole browser page: a notebook cell shows what is in it.
-        if cls is None or in_cell:
+        if cls is None or compat.in_notebook(doc):
             return pn.Column(pn.pane.HTML(f"<h2>{plain_html(self.title)}</h2>"), *self._header(),
                              self._body(), sizing_mode="stretch_width")  # fmt: skip
         # Templates put their title into the page unescaped.

@@ -279,7 +279,7 @@ class Component(Registered, pn.viewable.Viewer):
         # this, when Panel renders the cell's output.
         if doc is not None:
             SessionRefresh.join(self, doc)
-        elif compat.in_kernel():
+        elif compat.in_notebook(doc):
             SessionRefresh.join_when_rendered(self)
         return self._shown_panel
 

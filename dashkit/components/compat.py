@@ -70,6 +70,17 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def served(doc: Document | None) -> bool:
+    """Whether ``doc`` is a server session's."""
+    return doc is not None and doc.session_context is not None
+
+
+def in_notebook(doc: Document | None) -> bool:
+    """Whether ``doc`` (None: not made yet) is a notebook cell's: in a kernel,
+    and not a server session's."""
+    return in_kernel() and not served(doc)
+
+
 def inline_stylesheets(root: Model) -> None:
     """Inline every stylesheet under ``root`` that would be fetched from a URL,
     as Panel does for its own first render of a notebook cell. Panel leaves
@@ -77,8 +88,7 @@ def inline_stylesheets(root: Model) -> None:
     models a later update makes, which then ask Panel's CDN for their CSS
     (offline: failed requests on the page). A served page, whose server
     serves those files, is left as it is."""
-    doc = pn.state.curdoc
-    if doc is not None and doc.session_context is not None:
+    if served(pn.state.curdoc):
         return
     for model in root.select({"type": UIElement}):
         patch_inline_stylesheets(model)
@@ -105,7 +115,7 @@ def pin_resource_urls(doc: Document | None) -> None:
     their CSS, which fails offline. With ``dist_url`` set first, nothing points
     there unless the server was told to use the CDN.
     """
-    if doc is not None and doc.session_context is not None:
+    if served(doc):
         doc._template_variables.setdefault("dist_url", get_dist_path())
 
 

@@ -283,7 +283,11 @@ class TaskStream(Component):
         drawn = plot.memo["window"]
         same = (drawn is not None and drawn.generation == window.generation
                 and drawn.layout == window.layout)  # fmt: skip
-        if same and window.first <= drawn.last <= window.last and not _in_notebook(plot):
+        # In a notebook cell rows streamed through Panel's comm reach BokehJS as
+        # columns of different lengths (it warns, then fails with "Size
+        # mismatch"), so a cell's rectangles are sent whole.
+        streamable = not compat.in_notebook(plot.document)
+        if same and streamable and window.first <= drawn.last <= window.last:
             if drawn.last < window.last:
                 rows = window.history.quads(drawn.last, window.last)
                 plot.stream(RECENT, rows, rollover=self.dense_threshold)
@@ -429,14 +433,6 @@ class TaskStream(Component):
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""
         return self.feed.history.image(x_range, y_range, width, height)
-
-
-def _in_notebook(plot: LivePlot) -> bool:
-    """Whether ``plot`` is in a notebook cell. There rows streamed through
-    Panel's comm reach BokehJS as columns of different lengths (it warns, then
-    fails with "Size mismatch"), so a cell's rectangles are sent whole."""
-    doc = plot.document
-    return compat.in_kernel() and (doc is None or doc.session_context is None)
 
 
 def _finite(bounds) -> bool:

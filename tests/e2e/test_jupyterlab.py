@@ -5,17 +5,15 @@ cells draw and keep updating, with no console error and no failed request
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import wait_until
+from tests.helpers import Served
 
 TOKEN = "dashkit-test-token"
 
@@ -59,43 +57,31 @@ def notebook(cells: list[str]) -> dict:
 
 
 class JupyterLab:
-    """``jupyter lab`` on a free local port with a token, its settings in ``folder``."""
+    """``jupyter lab`` on a free local port with a token, its settings in ``folder``
+    (started: call ``server.wait()``)."""
 
     def __init__(self, folder: Path):
-        self.port = free_port()
-        self.folder = folder
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
         self.notebooks = folder / "notebooks"
         self.notebooks.mkdir()
-        env = dict(os.environ)
         for name in ("config", "runtime"):
             (folder / name).mkdir()
-        env.update(JUPYTER_CONFIG_DIR=str(folder / "config"),
+        env = dict(JUPYTER_CONFIG_DIR=str(folder / "config"),
                    JUPYTER_RUNTIME_DIR=str(folder / "runtime"),
                    JUPYTERLAB_SETTINGS_DIR=str(folder / "config" / "lab-settings"),
                    JUPYTERLAB_WORKSPACES_DIR=str(folder / "config" / "lab-workspaces"),
                    PYTHONPATH=str(ROOT))  # fmt: skip
-        self.log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        self.server = Served(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
              "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
              f"--ServerApp.root_dir={self.notebooks}", "--LabApp.expose_app_in_browser=True",
              # Nothing asked of the internet: no news, no update check.
              "--LabApp.news_url=",
              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=folder,
+            port, f"api/status?token={TOKEN}", folder, env=env,
         )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def up(self) -> bool:
-        if self.proc.poll() is not None:
-            log = (self.folder / "jupyterlab.log").read_text()
-            raise AssertionError(f"jupyter lab exited:\n{log}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/status?token={TOKEN}", timeout=5):
-                return True
-        except OSError:
-            return False
 
     def add(self, name: str, content: dict) -> str:
         (self.notebooks / name).write_text(json.dumps(content))
@@ -107,25 +93,15 @@ class JupyterLab:
         workspace = Path(name).stem
         return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?reset&token={TOKEN}"
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-        self.log.close()
-
 
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
     lab = JupyterLab(tmp_path_factory.mktemp("jupyterlab"))
     try:
-        wait_for(lab.up, timeout=120, what="JupyterLab answering")
+        lab.server.wait()
         yield lab
     finally:
-        lab.stop()
+        lab.server.stop()
 
 
 def run_all(page, url: str) -> None:
