@@ -26,6 +26,7 @@ from bokeh.core.property.validation import validate
 from panel.io.state import set_curdoc
 from tornado.ioloop import IOLoop
 
+from dashkit import allocator
 from dashkit.components import compat
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ BUDGET = 0.5
 
 CHECK_PERIOD = 100
 """Milliseconds between looks for a new poll of the page's feeds."""
+
+RELEASE_DELAY = 1.0
+"""Seconds after a session is discarded before freed memory is given back:
+Bokeh drops the session's document after its destroy callbacks, and pages
+that close together are released once."""
 
 
 class SessionRefresh:
@@ -69,6 +75,7 @@ class SessionRefresh:
         SessionRefresh._live.add(self)
         if doc.session_context is not None:
             compat.write_to_open_sockets()
+            allocator.tune()
             # Bokeh's own callback: Panel's marks the process busy at every call,
             # which every other page's busy indicator then hears.
             doc.add_periodic_callback(self._tick, CHECK_PERIOD)
@@ -177,3 +184,22 @@ class SessionRefresh:
         for component in self.components:
             component.release()
         self.components.clear()
+        release_memory_soon()
+
+
+_release_due = False
+
+
+def release_memory_soon() -> None:
+    """Give freed memory back to the system :data:`RELEASE_DELAY` seconds from
+    now, on the current event loop; calls until then add nothing."""
+    global _release_due
+    if not _release_due:
+        _release_due = True
+        IOLoop.current().call_later(RELEASE_DELAY, _release_memory)
+
+
+def _release_memory() -> None:
+    global _release_due
+    _release_due = False
+    allocator.release()
