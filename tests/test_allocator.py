@@ -7,6 +7,7 @@ import ctypes
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import psutil
@@ -88,5 +89,8 @@ def test_pages_closing_together_release_memory_once(monkeypatch):
         while len(released) < 2 and time.monotonic() - began < 10:
             await asyncio.sleep(0.01)
 
-    asyncio.run(close_three_pages())
+    # A loop of its own: another test may have left this thread's loop running.
+    runner = threading.Thread(target=asyncio.run, args=(close_three_pages(),))
+    runner.start()
+    runner.join(timeout=30)
     assert len(released) == 2
