@@ -187,19 +187,15 @@ class SessionRefresh:
         release_memory_soon()
 
 
-_release_due = False
+_release_at = 0.0  # monotonic time of the release scheduled last
 
 
 def release_memory_soon() -> None:
     """Give freed memory back to the system :data:`RELEASE_DELAY` seconds from
     now, on the current event loop; calls until then add nothing."""
-    global _release_due
-    if not _release_due:
-        _release_due = True
-        IOLoop.current().call_later(RELEASE_DELAY, _release_memory)
-
-
-def _release_memory() -> None:
-    global _release_due
-    _release_due = False
-    allocator.release()
+    global _release_at
+    now = time.monotonic()
+    # A time, not a flag: a release whose loop stopped first blocks none after it.
+    if now >= _release_at:
+        _release_at = now + RELEASE_DELAY
+        IOLoop.current().call_later(RELEASE_DELAY, allocator.release)
