@@ -25,10 +25,10 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 # Serves the status page; with no DASHKIT_SCHEDULER it starts an embedded
-# LocalCluster running the demo workload.
+# LocalCluster running the demo workload. `dashkit serve` rather than
+# `panel serve layouts/status.py`: it keeps the next page built ahead.
 serve: install
-	$(BIN)/panel serve layouts/status.py --port $(PORT) --address $(HOST) \
-		--allow-websocket-origin=$(HOST):$(PORT) --allow-websocket-origin=localhost:$(PORT)
+	$(BIN)/dashkit serve --port $(PORT) --address $(HOST)
 
 # Browser tests drive Debian's Chromium; Playwright's own browser download
 # does not work on these machines.

@@ -18,8 +18,10 @@ prints, per page:
 * updates (PATCH-DOC messages) per tab per second and KB received per tab per
   second;
 * open time: from navigation until every plot of the page is drawn, the
-  mean over the K tabs (opened one after the other) and the last tab's (the
-  one opened while the K - 1 others are open).
+  mean over the K tabs and the last tab's. The first K - 1 tabs are opened
+  one after the other, each as soon as the one before is drawn; the last is
+  opened once they have settled (``SETTLE`` seconds), as a page opened while
+  K - 1 others are open.
 
 With ``--synthetic N`` there is no Dask page to compare with: dashkit serves
 its status layout over a synthetic cluster of N workers where every value
@@ -54,6 +56,10 @@ DRAWN = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
         (n, d) => n + [...d.all_models].filter(m => m.type === 'Figure').length, 0) > 0"""
 
 
+#: Seconds open tabs are left to settle before the last tab and before measuring.
+SETTLE = 5
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,6 +77,12 @@ def wait_for_url(url: str, timeout: float = 120) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.25)
+
+
+def wait_for_dashkit(port: int) -> None:
+    """Wait until ``dashkit serve`` on ``port`` answers: its plot list, not its page
+    (fetching a page has one built, and would take the page built ahead)."""
+    wait_for_url(f"http://127.0.0.1:{port}/individual-plots.json")
 
 
 def _slow_inc(x: int) -> int:
@@ -153,8 +165,11 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
     before, tasks_before = counted()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        opened = [Tab(context, url) for _ in range(tabs)]
-        opened[0].page.wait_for_timeout(3000)  # let the pages settle
+        opened = [Tab(context, url) for _ in range(tabs - 1)]
+        if opened:  # the last tab joins pages that have settled, not a burst of openings
+            opened[0].page.wait_for_timeout(SETTLE * 1000)
+        opened.append(Tab(context, url))
+        opened[0].page.wait_for_timeout(SETTLE * 1000)
         for tab in opened:
             tab.reset()
         share, tasks = counted(opened[0].page)
@@ -226,7 +241,7 @@ def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float
         server = serve_spec(synthetic_spec(workers, folder), port)
         try:
             url = f"http://127.0.0.1:{port}/synthetic"
-            wait_for_url(url)
+            wait_for_dashkit(port)
             process = psutil.Process(server.pid)
             with sync_playwright() as playwright:
                 browser = launch(playwright, chromium)
@@ -287,7 +302,7 @@ def main() -> None:
             "Dask /status": (f"http://127.0.0.1:{dask_port}/status", scheduler.pid),
             "dashkit status": (f"http://127.0.0.1:{dashkit_port}/status", dashkit.pid),
         }
-        wait_for_url(pages["dashkit status"][0])
+        wait_for_dashkit(dashkit_port)
         with sync_playwright() as playwright:
             browser = launch(playwright, chromium)
             print(f"{args.seconds:g} s per measurement, 2 workers x 2 threads, steady workload")

@@ -102,6 +102,18 @@ def _build_layout(path: Path | None, feed=None):
         raise CommandError(str(err)) from None
 
 
+def _built_ahead(name: str, app, title: str, server_id: str):
+    """``app`` as a Panel application whose next page is built before it is asked
+    for (see :mod:`dashkit.page_pool`)."""
+    from panel.io.application import build_applications
+
+    from dashkit.page_pool import PagePool
+
+    application = build_applications({name: app}, title=title, server_id=server_id)[f"/{name}"]
+    PagePool.add_to(application)
+    return application
+
+
 def _replay_source(path: str, **params):
     """A ReplaySource for ``path``, its recording read now: errors as one line, and
     a damaged file's problem logged once by the source."""
@@ -118,6 +130,7 @@ def _synthetic_params(args: argparse.Namespace) -> dict:
 
 def serve(args: argparse.Namespace) -> int:
     import signal
+    import uuid
 
     import panel as pn
 
@@ -149,6 +162,11 @@ def serve(args: argparse.Namespace) -> int:
     from dashkit.raster import warm_up_in_background
 
     apps, titles, patterns = {name: app}, {name: "dashkit"}, []
+    server_id = uuid.uuid4().hex
+    # A script may read its request (arguments, cookies), and a page may show
+    # who is logged in: only a spec's pages, without a login, are built ahead.
+    if callable(app) and "basic_auth" not in access and "oauth_provider" not in access:
+        apps[name] = _built_ahead(name, app, titles[name], server_id)
     if path is None or path.suffix != ".py" or feed is not None:
         apps.update(_individual_pages(path, feed, titles, patterns))
     warm_up_in_background()  # compile the history aggregation before pages need it
@@ -159,7 +177,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
-                 extra_patterns=patterns, **access)  # fmt: skip
+                 extra_patterns=patterns, server_id=server_id, **access)  # fmt: skip
     except KeyboardInterrupt:
         print("dashkit: stopping", file=sys.stderr)
     finally:

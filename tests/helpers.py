@@ -36,9 +36,12 @@ def answers(url: str) -> bool:
 class Served:
     """A server subprocess (``panel serve``, ``dashkit serve``) and the URL of its page."""
 
-    def __init__(self, command: list[str], port: int, path: str, tmp: Path, env=None):
+    def __init__(self, command: list[str], port: int, path: str, tmp: Path, env=None,
+                 ready: str | None = None):  # fmt: skip
         self.port = port
         self.url = f"http://127.0.0.1:{port}/{path}"
+        # What ``wait`` fetches: by default the page itself, which builds one.
+        self.ready_url = f"http://127.0.0.1:{port}/{ready or path}"
         self.log = tmp / "server.log"
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -48,7 +51,7 @@ class Served:
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited:\n{self.log.read_text()}")
-            return answers(self.url)
+            return answers(self.ready_url)
 
         wait_for(up, timeout=120, interval=0.25)
 
@@ -78,6 +81,10 @@ def status_server(tmp_path: Path, scheduler: str | None = None, *options: str) -
     )  # fmt: skip
 
 
+#: What a ``dashkit serve`` of a spec answers without building a page.
+DASHKIT_READY = "individual-plots.json"
+
+
 def synthetic_status(**source) -> dict:
     """The status layout's spec over a synthetic cluster of ``source`` parameters."""
     import yaml
@@ -96,8 +103,9 @@ def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     port = free_port()
+    # Waiting on the plot list leaves the page built ahead for the test's browser.
     return Served([str(BIN / "dashkit"), "serve", str(path), "--port", str(port), *options],
-                  port, name, folder, env=env)  # fmt: skip
+                  port, name, folder, env=env, ready=DASHKIT_READY)  # fmt: skip
 
 
 def launch(playwright):

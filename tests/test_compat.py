@@ -147,3 +147,54 @@ def test_stylesheets_fetched_from_a_url_are_inlined():
 
 def test_outside_a_kernel_nothing_counts_as_a_notebook():
     assert not compat.in_kernel()
+
+
+def test_pages_are_written_by_the_handler_given():
+    import bokeh.server.urls
+    from panel.io.server import DocHandler
+
+    class Writer(DocHandler):
+        pass
+
+    patterns = bokeh.server.urls.per_app_patterns
+    kept = list(patterns)
+    try:
+        compat.serve_documents_with(Writer)
+        compat.serve_documents_with(Writer)  # idempotent
+        assert dict(patterns)[compat.PAGE_ROUTE] is Writer
+        assert len(patterns) == len(kept)
+    finally:
+        patterns[:] = kept
+
+
+def test_a_session_built_for_one_request_is_made_over_to_another():
+    from types import SimpleNamespace
+
+    from bokeh.util.token import generate_jwt_token, get_session_id, get_token_payload
+    from panel.io.server import DocHandler
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    assert callable(DocHandler._generate_token_payload)  # what gives the request's payload
+    doc = Document()
+    context = BokehSessionContext("a-session", None, doc)
+    doc._session_context = lambda: context
+    context._token = generate_jwt_token("a-session", extra_payload={"headers": {}})
+    session = ServerSession("a-session", doc, token=context._token)
+    headers = HTTPHeaders({"Host": "localhost", "User-Agent": "a browser"})
+    request = HTTPServerRequest(start_line=RequestStartLine("GET", "/page", "HTTP/1.1"),
+                                headers=headers)  # fmt: skip
+    payload = {"headers": {"User-Agent": "a browser"}, "cookies": {"c": "1"}, "arguments": {}}
+    handler = SimpleNamespace(
+        request=request, _generate_token_payload=lambda: payload,
+        application=SimpleNamespace(secret_key=None, sign_sessions=False,
+                                    session_token_expiration=300),
+    )  # fmt: skip
+
+    built_with = context._token
+    compat.give_session_to(session, handler)
+
+    assert session.token == context._token != built_with
+    assert get_session_id(session.token) == "a-session"
+    assert get_token_payload(session.token)["headers"] == {"User-Agent": "a browser"}
+    assert context.request.headers["User-Agent"] == "a browser"
+    assert context.request.cookies == {"c": "1"}

@@ -15,7 +15,10 @@ fails loudly when a new version moves one:
   page closing between two writes of one message;
 * the roots a Panel object has been rendered into (``Viewable._models``) and
   Panel's hooks called on each render (``Viewable._preprocessing_hooks``):
-  in a notebook no session tells a component where it is shown.
+  in a notebook no session tells a component where it is shown;
+* the route table of a server's page handler (``bokeh.server.urls``) and
+  what a session knows of the request it was built for (its token and
+  request), to hand a page built ahead to the request that gets it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import bokeh.server.urls
 import panel as pn
 import panel.io.document
 from bokeh.models import UIElement
+from bokeh.server.contexts import _RequestProxy
+from bokeh.util.token import generate_jwt_token
 from panel.io.notebook import patch_inline_stylesheets
 from panel.io.resources import get_dist_path
 from panel.viewable import Viewable
@@ -34,6 +40,8 @@ from panel.viewable import Viewable
 if TYPE_CHECKING:
     from bokeh.document import Document
     from bokeh.model import Model
+    from bokeh.server.session import ServerSession
+    from panel.io.server import DocHandler
 
 
 def rendered_plots(pane: pn.pane.HoloViews) -> list:
@@ -161,3 +169,37 @@ def dispatch_to_open_socket(conn, events=None, msg=None) -> Sequence:
 def _retrieve(future) -> None:
     if not future.cancelled():
         future.exception()
+
+
+#: The route of a Bokeh application's page (``/status``), after its own path.
+PAGE_ROUTE = r"/?"
+
+
+def serve_documents_with(handler: type) -> None:
+    """Make ``handler`` (a subclass of Panel's page handler) write the pages
+    of every server created from now on. Idempotent."""
+    patterns = bokeh.server.urls.per_app_patterns
+    for i, (route, current) in enumerate(patterns):
+        if route == PAGE_ROUTE:
+            if current is not handler:
+                patterns[i] = (route, handler)
+            return
+    raise RuntimeError(f"Bokeh has no page route {PAGE_ROUTE!r}: {patterns!r}")
+
+
+def give_session_to(session: ServerSession, handler: DocHandler) -> None:
+    """Make over ``session`` (built for another request) to ``handler``'s request:
+    a new token, carrying this request's headers, cookies and arguments and
+    a fresh expiry, and the request Panel reads through ``pn.state``."""
+    app = handler.application
+    payload = handler._generate_token_payload()
+    token = generate_jwt_token(session.id, secret_key=app.secret_key, signed=app.sign_sessions,
+                               expiration=app.session_token_expiration,
+                               extra_payload=payload)  # fmt: skip
+    session._token = token
+    context = session.document.session_context
+    context._token = token
+    context._request = _RequestProxy(
+        handler.request, arguments=payload["arguments"], cookies=payload["cookies"],
+        headers=payload["headers"],
+    )  # fmt: skip

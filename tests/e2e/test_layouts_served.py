@@ -11,7 +11,7 @@ from dashkit.components import TaskStream
 from dashkit.sources.workload import DemoWorkload
 from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import BIN, DASHKIT_READY, Served
 
 LAYOUTS = ["status", "status_spec", "performance", "compact"]
 
@@ -104,12 +104,15 @@ def test_the_task_stream_follows_the_last_seconds_and_shows_the_whole_run_on_req
 def test_dashkit_serve_with_no_arguments(open_page, tmp_path):
     port = free_port()
     server = Served([str(BIN / "dashkit"), "serve", "--port", str(port)], port, "status",
-                    tmp_path)  # fmt: skip
+                    tmp_path, ready=DASHKIT_READY)  # fmt: skip
     try:
         server.wait()
-        page = open_page("dashkit-serve")
-        page.goto(server.url)
-        check_live_page(page)
-        assert "2 workers" in page.status_text()
+        # The first page was built before it was asked for, the second while
+        # the first was live (dashkit/page_pool.py).
+        for name in ("dashkit-serve", "dashkit-serve-second"):
+            page = open_page(name)
+            page.goto(server.url)
+            check_live_page(page)
+            assert "2 workers" in page.status_text()
     finally:
         server.stop()
