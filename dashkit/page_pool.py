@@ -79,8 +79,7 @@ class PagePool(Handler):
     def __init__(self) -> None:
         super().__init__()
         self.spare: ServerSession | None = None
-        #: How many pages were built ahead, and how many of them were given out.
-        self.built = 0
+        #: How many pages built ahead were given out.
         self.given = 0
         self._context: ApplicationContext | None = None
         # Pages sent, their browser not connected yet: (session, when sent).
@@ -198,7 +197,6 @@ class PagePool(Handler):
         began = time.perf_counter()
         session = await self._context.create_session_if_needed(session_id, request, token)
         session.block_expiration()  # unseen, it would be discarded as unused
-        self.built += 1
         log.debug("dashkit: page built ahead in %.0f ms", 1000 * (time.perf_counter() - began))
         return session
 
