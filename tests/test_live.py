@@ -27,7 +27,7 @@ from dashkit.components import (
     TaskStream,
     WorkerMemory,
 )  # fmt: skip
-from dashkit.components.refresh import SessionRefresh
+from dashkit.components.refresh import BUDGET, ROUNDS_JUDGED, Pacer, SessionRefresh
 from dashkit.components.task_stream import HISTORY, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
@@ -280,3 +280,16 @@ def test_rows_replaced_whole_send_their_text_as_one_list():
     assert len(source.data["key"]) == 20
     # Element by element, Bokeh's encoder took most of a 1,000-worker page's update.
     assert all(isinstance(source.data[k], TextArray) for k in ("key", "worker", "duration"))
+
+
+def test_one_slow_round_does_not_stall_a_page_and_slow_rounds_are_still_paced():
+    pacer = Pacer()
+    quick = [pacer.wait(0.01, sessions=5) for _ in range(ROUNDS_JUDGED)]
+    assert quick[-1] == pytest.approx(0.01 * 5 / BUDGET)
+    # A garbage collection, a first image: one round of seconds.
+    assert pacer.wait(9.0, sessions=5) == pytest.approx(0.01 * 5 / BUDGET)
+    # Rounds that stay slow are paced by what they cost: the budget holds.
+    waits = [pacer.wait(0.2, sessions=5) for _ in range(ROUNDS_JUDGED)]
+    assert waits[-1] == pytest.approx(0.2 * 5 / BUDGET)
+    # A page's first round is not held back by what others cost.
+    assert Pacer().wait(9.0, sessions=5) == 0.0

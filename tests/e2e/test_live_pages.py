@@ -56,6 +56,16 @@ class Frames:
         return time.monotonic() - last >= seconds
 
 
+def diagnosis(seen: Frames, began: float, server_log: str) -> str:
+    """What a page that fell behind had received, and what the server logged
+    of errors and closed connections: the test runs where no one watches."""
+    before = sum(1 for t in seen.updates if t < began)
+    last = f"{time.monotonic() - seen.updates[-1]:.1f} s ago" if seen.updates else "never"
+    words = ("Error", "Traceback", "Exception", "closed")
+    notes = [line for line in server_log.splitlines() if any(w in line for w in words)]
+    return f"{before} updates before the window, the last {last}; server log: {notes[-20:]}"
+
+
 def session_info(base_url: str) -> dict:
     """The server's own session records (``panel serve --rest-session-info``)."""
     with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=10) as response:
@@ -144,7 +154,10 @@ def test_busy_pages_share_one_poll_keep_redrawing_without_resizing_and_leave_no_
                 resized = [report for t, report in seen.size_reports if t >= began]
                 assert not resized, f"{page.name} changed size while updating: {resized}"
                 rate = sum(1 for t in seen.updates if t >= began) / WINDOW
-                assert rate >= MIN_RATE, f"{page.name}: {rate:.1f} updates per second"
+                assert rate >= MIN_RATE, (
+                    f"{page.name}: {rate:.1f} updates per second ({polls} polls); "
+                    f"{diagnosis(seen, began, server.log.read_text())}"
+                )
 
             for page in pages:  # (a full-page screenshot of a busy live page times out)
                 page.close()
