@@ -3,11 +3,15 @@ whole of it on hover, escaped, updated live; exports keep the plots' own titles.
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 from bokeh.document import Document
-from bokeh.models import Div
+from panel.models import HTML
 
+from dashkit import theme
 from dashkit.components import ClusterMemory, TaskProcessing, TaskStream
+from dashkit.components.live import LiveHTML
 from dashkit.components.refresh import SessionRefresh
 from dashkit.export import _figure
 from dashkit.feed import Feed
@@ -22,8 +26,9 @@ def shown(*components) -> Document:
 
 
 def headings(doc: Document) -> list[str]:
-    return [m.text for m in doc.models if isinstance(m, Div) and "dashkit-heading" in
-            m.css_classes]  # fmt: skip
+    # The model's text is encoded once more; the browser decodes it (LiveHTML).
+    return [html.unescape(m.text) for m in doc.models
+            if isinstance(m, HTML) and "dashkit-heading" in m.css_classes]  # fmt: skip
 
 
 def test_the_title_is_a_line_cut_to_the_width_whole_on_hover_and_updated_live():
@@ -63,3 +68,19 @@ def test_an_export_of_a_shown_plot_keeps_its_own_title():
     shown(memory)
     figure = _figure(memory)
     assert figure.title.visible and figure.title.text.startswith("Bytes stored")
+
+
+def test_a_live_line_is_encoded_for_the_browser_to_decode_once_and_runs_no_script():
+    markup = theme.heading_html('<script>alert("key")</script>')
+    line = LiveHTML(markup)
+    # Panel's model shows html_decode(text): the markup, whose escaped key stays text.
+    assert html.unescape(line.model.text) == markup and "<script>" not in markup
+    assert not line.model.run_scripts and line.model.disable_math
+    doc = Document()
+    doc.add_root(line.model)
+    events: list = []
+    doc.on_change(events.append)
+    line.set(markup)
+    assert not events, "the same line again sends nothing"
+    line.set(theme.heading_html("4 workers"))
+    assert len(events) == 1 and html.unescape(line.model.text) == line.html

@@ -78,7 +78,7 @@ def test_a_live_update_makes_no_model_and_sends_only_data_and_named_properties()
         assert len(doc.models) == models
     data = (ColumnDataChangedEvent, ColumnsStreamedEvent, ColumnsPatchedEvent)
     changed = {(type(e.model).__name__, e.attr) for e in events if isinstance(e, ModelChangedEvent)}
-    assert changed <= LIVE_PROPERTIES | {("Div", "text")}, changed - LIVE_PROPERTIES
+    assert changed <= LIVE_PROPERTIES | {("HTML", "text")}, changed - LIVE_PROPERTIES
     assert all(isinstance(e, (*data, ModelChangedEvent)) for e in events), {
         type(e).__name__ for e in events}  # fmt: skip
     streamed = [e for e in events if isinstance(e, ColumnsStreamedEvent)]

@@ -30,11 +30,11 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import field
-from bokeh.models import Div, FixedTicker
+from bokeh.models import FixedTicker
 
 from dashkit import theme
 from dashkit.components import compat
-from dashkit.components.live import LivePlot, PlotFrame
+from dashkit.components.live import LiveHTML, LivePlot, PlotFrame
 from dashkit.components.refresh import SessionRefresh
 from dashkit.feed import Feed, FeedView
 from dashkit.registry import Registered
@@ -101,7 +101,7 @@ class Component(Registered, pn.viewable.Viewer):
         self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._shown: object = None
         self._drawn: PlotFrame | None = None  # the frame HoloViews drew last
-        self._header: Div | None = None  # the title above the plot, on a page
+        self._header: LiveHTML | None = None  # the title above the plot, on a page
 
     @property
     def element(self) -> hv.DynamicMap:
@@ -142,9 +142,7 @@ class Component(Registered, pn.viewable.Viewer):
 
     def _set_heading(self, text: str) -> None:
         if self._header is not None:
-            html = theme.heading_html(text)
-            if self._header.text != html:
-                self._header.text = html
+            self._header.set(theme.heading_html(text))
 
     # -- frames ----------------------------------------------------------------
 
@@ -259,18 +257,17 @@ class Component(Registered, pn.viewable.Viewer):
         return pn.Column(self._header_pane(), pane, sizing_mode=sizing, margin=0)
 
     def _header_pane(self) -> pn.viewable.Viewable:
-        return pn.pane.Bokeh(self._header, sizing_mode="stretch_width", height=theme.HEADING_HEIGHT,
-                             margin=0, stylesheets=[_HEADING_CSS])  # fmt: skip
+        return pn.pane.Bokeh(self._header.model, sizing_mode="stretch_width",
+                             height=theme.HEADING_HEIGHT, margin=0)  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
         compat.pin_resource_urls(doc)
         if self._pane is None:
             if self.titled:
-                # A Bokeh Div whose text a redraw sets directly, like FeedStatus's.
-                self._header = Div(margin=0, height=theme.HEADING_HEIGHT,
-                                   sizing_mode="stretch_width",
-                                   css_classes=["dashkit-heading"])  # fmt: skip
+                self._header = LiveHTML(margin=0, height=theme.HEADING_HEIGHT,
+                                        sizing_mode="stretch_width",
+                                        css_classes=["dashkit-heading"])  # fmt: skip
                 self._set_heading(self.title_text())
             self._pane = self._view()
             self._shown_panel = self._around(self._pane)
@@ -283,10 +280,6 @@ class Component(Registered, pn.viewable.Viewer):
             SessionRefresh.join_when_rendered(self)
         return self._shown_panel
 
-
-#: A Div's content box shrinks to its text: as wide as the Div instead, so
-#: that a long title is cut at the plot's edge.
-_HEADING_CSS = ".bk-clearfix { display: block !important; }"
 
 CORNERS = ("left", "bottom", "right", "top")
 """The corner columns of rectangles: HoloViews' key dimensions take Bokeh's
