@@ -1,6 +1,7 @@
 """Where a live status page spends the browser's time.
 
     python benchmarks/browser_profile.py [--workers 100] [--seconds 20] [--top 15]
+                                         [--callers FUNCTION]
 
 Serves the status layout over a synthetic cluster of ``--workers`` workers
 (every value changes every poll), opens it in one headless Chromium tab,
@@ -8,8 +9,9 @@ lets it settle, then records the tab's main thread with Chromium's CPU
 profiler for ``--seconds`` and prints: updates received per second, the
 share of the time the main thread was busy, busy milliseconds per update,
 and the functions that took the most time (their own time, and with what
-they called). On a machine without a GPU this is what limits how many tabs
-can redraw at the feed's pace.
+they called), and with ``--callers`` the call paths into one function. On a
+machine without a GPU this is what limits how many tabs can redraw at the
+feed's pace.
 
 The server and the browser it starts are stopped at the end. Needs Debian's
 ``chromium``.
@@ -35,8 +37,8 @@ from side_by_side import (  # noqa: E402
 )  # fmt: skip
 
 
-def summarize(profile: dict, top: int) -> tuple[float, list, list]:
-    """Busy seconds and the ``top`` functions by own and by inclusive time, in ms."""
+def call_tree(profile: dict) -> tuple:
+    """``(name, parent)``: a profile node's function and script, and each node's caller."""
     nodes = {node["id"]: node for node in profile["nodes"]}
     parent = {child: node["id"] for node in profile["nodes"] for child in node.get("children", ())}
 
@@ -45,6 +47,29 @@ def summarize(profile: dict, top: int) -> tuple[float, list, list]:
         script = frame["url"].rsplit("/", 1)[-1].split("?")[0]
         return f"{frame['functionName'] or '(anonymous)'} {script}".strip()
 
+    return name, parent
+
+
+def callers(profile: dict, function: str, top: int, depth: int = 6) -> list:
+    """The ``top`` call paths (``depth`` named callers up) into ``function``, by
+    the time spent in it, in ms."""
+    name, parent = call_tree(profile)
+    paths = Counter()
+    for sample, micros in zip(profile["samples"], profile["timeDeltas"], strict=True):
+        if not name(sample).startswith(function):
+            continue
+        path, node = [], parent.get(sample)
+        while node is not None and len(path) < depth:
+            if not name(node).startswith("(anonymous)"):
+                path.append(name(node).split(" ")[0])
+            node = parent.get(node)
+        paths[" < ".join(path)] += micros / 1000
+    return paths.most_common(top)
+
+
+def summarize(profile: dict, top: int) -> tuple[float, list, list]:
+    """Busy seconds and the ``top`` functions by own and by inclusive time, in ms."""
+    name, parent = call_tree(profile)
     own, inclusive = Counter(), Counter()
     for sample, micros in zip(profile["samples"], profile["timeDeltas"], strict=True):
         own[name(sample)] += micros / 1000
@@ -67,6 +92,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--callers", metavar="FUNCTION",
+                        help="also print the call paths into FUNCTION")  # fmt: skip
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -104,6 +131,10 @@ def main() -> None:
         print(f"\n{title}:")
         for function, ms in rows:
             print(f"  {ms:8.0f} ms  {function}")
+    if args.callers:
+        print(f"\ninto {args.callers}:")
+        for path, ms in callers(profile, args.callers, args.top):
+            print(f"  {ms:8.0f} ms  {path}")
 
 
 if __name__ == "__main__":

@@ -55,11 +55,15 @@ def static_feed(**frames) -> Feed:
     return feed
 
 
+def rendered(component) -> list[GlyphRenderer]:
+    """The glyph renderers of the component's plot, rendered headlessly."""
+    plot = hv.renderer("bokeh").get_plot(component.element)
+    return [r for r in plot.state.renderers if isinstance(r, GlyphRenderer)]
+
+
 def source_data(component) -> dict:
     """Column data of the component's main glyph after rendering headlessly."""
-    plot = hv.renderer("bokeh").get_plot(component.element)
-    renderers = [r for r in plot.state.renderers if isinstance(r, GlyphRenderer)]
-    quads = [r for r in renderers if type(r.glyph).__name__ == "Quad"]
+    quads = [r for r in rendered(component) if type(r.glyph).__name__ == "Quad"]
     return dict(max(quads, key=lambda r: len(r.data_source.data["left"])).data_source.data)
 
 
@@ -156,7 +160,13 @@ def test_progress_segments_are_state_counts():
         assert inc.loc[state, "count"] == PROGRESS[0][state]
     assert inc.loc["released", "color"] == inc.loc["memory", "color"] == theme.prefix_color("inc")
     assert inc.loc["erred", "color"] == theme.BLACK
-    assert inc.loc["queued", "hatch"] != " " and inc.loc["no_worker", "color"] == theme.RED
+    assert inc.loc["no_worker", "color"] == theme.RED
+    # Queued and no-worker segments are hatched by a layer of one pattern each.
+    for state, pattern in (("queued", "/"), ("no_worker", "x")):
+        (hatched,) = [r for r in rendered(component)
+                      if getattr(r.glyph, "hatch_pattern", None) == pattern]  # fmt: skip
+        assert dict(hatched.data_source.data)["left"].tolist() == [inc.loc[state, "left"]]
+        assert hatched.glyph.fill_alpha == 0
     assert inc.loc["waiting", "right"] == pytest.approx(1.0)  # the whole bar = all tasks
     assert inc.loc["waiting", "done_text"] == "17 / 30"
     plot = hv.renderer("bokeh").get_plot(component.element)

@@ -17,10 +17,10 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import param
-from bokeh.core.properties import field
 
 from dashkit import schema, theme
 from dashkit.components.base import (
+    CORNERS,
     Component,
     color_from_columns,
     label_ticks,
@@ -30,14 +30,24 @@ from dashkit.components.base import (
 from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
 
-_VDIMS = ["color", "alpha", "hatch", "hatch_color", "prefix", "state", "count", "done_text"]
+_VDIMS = ["color", "alpha", "prefix", "state", "count", "done_text"]
+
+#: The segments drawn hatched: (state, pattern, pattern colour), each over its
+#: bar as a layer of its own with one pattern. A pattern given per row makes
+#: the browser draw a pattern image for every row on every update (~12 ms a
+#: page an update, most of it new canvases); one per layer draws one.
+_HATCHED = tuple((state, pattern, theme.BLACK if state == "no_worker" else "#ffffff")
+                 for state, _color, _alpha, pattern in theme.PROGRESS_SEGMENTS
+                 if pattern.strip())  # fmt: skip
 
 
-def _hatch(plot, _element):
-    glyph = plot.handles["glyph"]
-    glyph.hatch_pattern = field("hatch")
-    glyph.hatch_color = field("hatch_color")
-    glyph.hatch_alpha = 0.9
+def _hatch(pattern: str, color: str):
+    def hook(plot, _element):
+        glyph = plot.handles["glyph"]
+        glyph.update(hatch_pattern=pattern, hatch_color=color, hatch_alpha=0.9,
+                     fill_alpha=0, line_alpha=0)  # fmt: skip
+
+    return hook
 
 
 class Progress(Component):
@@ -69,11 +79,14 @@ class Progress(Component):
             hv.opts.Labels(text_align="left", text_font_size="9pt",
                            text_color=theme.PALETTES[self.theme].text),
             hv.opts.Rectangles(
-                line_width=0, tools=["hover"], hooks=[color_from_columns, _hatch],
+                line_width=0, tools=["hover"], hooks=[color_from_columns],
                 hover_tooltips=theme.tooltip([("Prefix", "prefix"), ("State", "state"),
                                               ("Tasks", "count"), ("Done", "done_text")]),
                 xaxis=None, ylabel="", xlabel="", framewise=True, xlim=(0, 1.15),
             ),
+            *(hv.opts.Rectangles(_group(state), hooks=[_hatch(pattern, color)], tools=[],
+                                 line_width=0)
+              for state, pattern, color in _HATCHED),
             hv.opts.Overlay(**self._style()),
         )  # fmt: skip
 
@@ -119,20 +132,19 @@ class Progress(Component):
         lefts = np.vstack([np.zeros((1, n)), np.cumsum(widths[1:], axis=0) - widths[1:]])
         k = len(specs)
         keep = ((widths > 0) | (np.arange(k) == 0)[:, None]).ravel()
-        hatch_colors = [theme.BLACK if s in ("waiting", "no_worker") else "#ffffff" for s in states]
         bars = rectangle_columns(
             lefts.ravel(), np.tile(y - 0.4, k), (lefts + widths).ravel(), np.tile(y + 0.4, k),
             color=np.concatenate([prefix_colors if c is None else np.full(n, c, object)
                                   for _, c, _, _ in specs]),
             alpha=np.repeat([a for _, _, a, _ in specs], n),
-            hatch=np.repeat(np.array([h for *_, h in specs], object), n),
-            hatch_color=np.repeat(np.array(hatch_colors, object), n),
             prefix=np.tile(rows["prefix"], k),
             state=np.repeat(np.array(states, object), n),
             count=np.concatenate([rows[s] for s in states]),
             done_text=np.tile(done_text, k),
         )  # fmt: skip
         bars = {name: values[keep] for name, values in bars.items()}
+        hatched = tuple({corner: bars[corner][bars["state"] == state] for corner in CORNERS}
+                        for state, _pattern, _color in _HATCHED)  # fmt: skip
         labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
         # The rows drawn hold every prefix (the rest summed in "other").
         totals = {c: int(rows[c].sum()) for c in (*schema.PROGRESS_STATES, "total")}
@@ -144,13 +156,20 @@ class Progress(Component):
         )
         names = list(rows["prefix"])
         return PlotFrame(
-            layers=(bars, labels), title=title,
+            layers=(bars, *hatched, labels), title=title,
             y_range=(-max(len(names), 1) + 0.5, 0.5),
             yticks=label_ticks(names, positions=[-i for i in range(len(names))]),
         )  # fmt: skip
 
     def draw(self, frame: PlotFrame) -> hv.Overlay:
-        labels = frame.layers[1]
+        bars, *hatched, labels = frame.layers
         text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
-        bars = rectangles(frame.layers[0], _VDIMS).opts(**self._frame_opts(frame))
-        return bars * text
+        overlay = rectangles(bars, _VDIMS).opts(**self._frame_opts(frame))
+        for (state, _pattern, _color), corners in zip(_HATCHED, hatched, strict=True):
+            overlay = overlay * hv.Rectangles(corners, list(CORNERS), group=_group(state))
+        return overlay * text
+
+
+def _group(state: str) -> str:
+    """The HoloViews group of the layer that hatches ``state``'s segments."""
+    return f"Hatched {state}".title().replace(" ", "").replace("_", "")
