@@ -60,6 +60,7 @@ RED = "#d62728"
 GREEN = "#2ca02c"
 GREY = "#808080"
 BLACK = "#000000"
+WHITE = "#ffffff"
 
 #: Alpha of each memory segment, in drawing order.
 MEMORY_SEGMENTS: tuple[tuple[str, float], ...] = (
@@ -97,15 +98,17 @@ CLASS_TRANSFER, CLASS_DISK, CLASS_DESERIALIZE, CLASS_ERRED = range(
     len(PREFIX_PALETTE), len(CLASS_COLORS)
 )
 
-#: Progress segments: (state, colour or None for the prefix colour, alpha, hatch).
-PROGRESS_SEGMENTS: tuple[tuple[str, str | None, float, str], ...] = (
-    ("released", None, 0.6, " "),
-    ("memory", None, 1.0, " "),
-    ("erred", BLACK, 0.5, " "),
-    ("processing", GREY, 0.35, " "),
-    ("queued", GREY, 0.35, "/"),
-    ("no_worker", RED, 0.35, "x"),
+#: Progress segments: (state, colour or None for the prefix colour, alpha).
+PROGRESS_SEGMENTS: tuple[tuple[str, str | None, float], ...] = (
+    ("released", None, 0.6),
+    ("memory", None, 1.0),
+    ("erred", BLACK, 0.5),
+    ("processing", GREY, 0.35),
+    ("queued", GREY, 0.35),
+    ("no_worker", RED, 0.35),
 )
+#: Progress segments drawn hatched over their colour: state -> (pattern, pattern colour).
+PROGRESS_HATCHES: dict[str, tuple[str, str]] = {"queued": ("/", WHITE), "no_worker": ("x", BLACK)}
 PROGRESS_BACKGROUND = "#aaaaaa"
 
 #: Worker bars (processing, CPU, occupancy): colour by the worker's state.

@@ -32,16 +32,15 @@ from dashkit.feed import FeedView
 
 _VDIMS = ["color", "alpha", "prefix", "state", "count", "done_text"]
 
-#: The segments drawn hatched: (state, pattern, pattern colour), each over its
-#: bar as a layer of its own with one pattern. A pattern given per row makes
-#: the browser draw a pattern image for every row on every update (~12 ms a
-#: page an update, most of it new canvases); one per layer draws one.
-_HATCHED = tuple((state, pattern, theme.BLACK if state == "no_worker" else "#ffffff")
-                 for state, _color, _alpha, pattern in theme.PROGRESS_SEGMENTS
-                 if pattern.strip())  # fmt: skip
-
 
 def _hatch(pattern: str, color: str):
+    """Hook: the layer's one hatch ``pattern`` in ``color``, and no fill.
+
+    Each hatched state (``theme.PROGRESS_HATCHES``) is a layer of its own over
+    its bars: a pattern given per row made the browser draw a pattern image
+    for every row on every update (~12 ms a page an update, most of it new
+    canvases); one per layer draws one."""
+
     def hook(plot, _element):
         glyph = plot.handles["glyph"]
         glyph.update(hatch_pattern=pattern, hatch_color=color, hatch_alpha=0.9,
@@ -86,7 +85,7 @@ class Progress(Component):
             ),
             *(hv.opts.Rectangles(_group(state), hooks=[_hatch(pattern, color)], tools=[],
                                  line_width=0)
-              for state, pattern, color in _HATCHED),
+              for state, (pattern, color) in theme.PROGRESS_HATCHES.items()),
             hv.opts.Overlay(**self._style()),
         )  # fmt: skip
 
@@ -125,7 +124,7 @@ class Progress(Component):
                              dtype=object)  # fmt: skip
         prefix_colors = np.array([theme.prefix_color(p) for p in rows["prefix"]], dtype=object)
         # The background bar (all tasks, "waiting" in the hover), then one segment per state.
-        specs = [("waiting", theme.PROGRESS_BACKGROUND, 0.1, " "), *theme.PROGRESS_SEGMENTS]
+        specs = [("waiting", theme.PROGRESS_BACKGROUND, 0.1), *theme.PROGRESS_SEGMENTS]
         states = [state for state, *_ in specs]
         widths = np.stack([total / scale] + [rows[s] / scale
                                              for s in states[1:]])  # fmt: skip
@@ -135,8 +134,8 @@ class Progress(Component):
         bars = rectangle_columns(
             lefts.ravel(), np.tile(y - 0.4, k), (lefts + widths).ravel(), np.tile(y + 0.4, k),
             color=np.concatenate([prefix_colors if c is None else np.full(n, c, object)
-                                  for _, c, _, _ in specs]),
-            alpha=np.repeat([a for _, _, a, _ in specs], n),
+                                  for _, c, _ in specs]),
+            alpha=np.repeat([a for _, _, a in specs], n),
             prefix=np.tile(rows["prefix"], k),
             state=np.repeat(np.array(states, object), n),
             count=np.concatenate([rows[s] for s in states]),
@@ -144,7 +143,7 @@ class Progress(Component):
         )  # fmt: skip
         bars = {name: values[keep] for name, values in bars.items()}
         hatched = tuple({corner: bars[corner][bars["state"] == state] for corner in CORNERS}
-                        for state, _pattern, _color in _HATCHED)  # fmt: skip
+                        for state in theme.PROGRESS_HATCHES)  # fmt: skip
         labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
         # The rows drawn hold every prefix (the rest summed in "other").
         totals = {c: int(rows[c].sum()) for c in (*schema.PROGRESS_STATES, "total")}
@@ -165,7 +164,7 @@ class Progress(Component):
         bars, *hatched, labels = frame.layers
         text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
         overlay = rectangles(bars, _VDIMS).opts(**self._frame_opts(frame))
-        for (state, _pattern, _color), corners in zip(_HATCHED, hatched, strict=True):
+        for state, corners in zip(theme.PROGRESS_HATCHES, hatched, strict=True):
             overlay = overlay * hv.Rectangles(corners, list(CORNERS), group=_group(state))
         return overlay * text
 
