@@ -62,9 +62,9 @@ class Pacer:
     each waits ``n * cost / BUDGET`` between rounds. ``cost`` is the median of
     the session's last :data:`ROUNDS_JUDGED` rounds, not the last round's: one
     slow round (a garbage collection, the first history image, CPU time taken
-    by a neighbour on a shared host) once stalled a page for longer than a
-    test's twelve seconds. A new session's first rounds count as free until it
-    has a typical cost.
+    by a neighbour on a shared host) would hold the page back for that round's
+    cost times the number of sessions, seconds on a loaded server. A new
+    session's first rounds count as free until it has a typical cost.
 
     Example
     -------
