@@ -142,8 +142,8 @@ class Progress(Component):
             done_text=np.tile(done_text, k),
         )  # fmt: skip
         bars = {name: values[keep] for name, values in bars.items()}
-        hatched = tuple({corner: bars[corner][bars["state"] == state] for corner in CORNERS}
-                        for state in theme.PROGRESS_HATCHES)  # fmt: skip
+        masks = (bars["state"] == state for state in theme.PROGRESS_HATCHES)
+        hatched = tuple({corner: bars[corner][mask] for corner in CORNERS} for mask in masks)
         labels = {"x": total / scale + 0.01, "y": y, "text": done_text}
         # The rows drawn hold every prefix (the rest summed in "other").
         totals = {c: int(rows[c].sum()) for c in (*schema.PROGRESS_STATES, "total")}
@@ -165,7 +165,7 @@ class Progress(Component):
         text = hv.Labels((labels["x"], labels["y"], labels["text"]), ["x", "y"], "text")
         overlay = rectangles(bars, _VDIMS).opts(**self._frame_opts(frame))
         for state, corners in zip(theme.PROGRESS_HATCHES, hatched, strict=True):
-            overlay = overlay * hv.Rectangles(corners, list(CORNERS), group=_group(state))
+            overlay = overlay * rectangles(corners, []).relabel(group=_group(state))
         return overlay * text
 
 
