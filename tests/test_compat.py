@@ -47,6 +47,46 @@ def test_resource_urls_are_pinned_in_a_server_document_only():
     assert doc._template_variables["dist_url"] == get_dist_path()  # the server's own static
 
 
+def _served_page(*models) -> Document:
+    doc = Document()
+    doc._session_context = lambda: BokehSessionContext("a-session", None, doc)
+    for model in models:
+        doc.add_root(model)
+    return doc
+
+
+def _loads_mathjax(doc: Document) -> bool:
+    from bokeh.resources import Resources
+    from panel.io.resources import bundle_resources
+
+    bundle = bundle_resources(doc.roots, Resources(mode="server", root_url="/"))
+    return any("mathjax" in str(url) for url in bundle.js_files)
+
+
+def test_a_page_loads_mathjax_only_when_a_model_on_it_would_render_math():
+    from bokeh.models import Column
+    from panel.models.markup import HTML
+
+    def lines() -> list:  # a plain line, and a spinner's label with math allowed but none in it
+        return [HTML(text="Memory: 1 GiB", disable_math=True),
+                HTML(text="&lt;b&gt;&lt;/b&gt;", disable_math=False)]  # fmt: skip
+
+    other_app = _served_page(*lines())
+    assert _loads_mathjax(other_app)  # Panel's own rule: any of its HTML models at the root
+
+    plain = _served_page(*lines())
+    compat.pin_resource_urls(plain)
+    assert not _loads_mathjax(plain)
+    assert _loads_mathjax(other_app)  # a page dashkit did not set up keeps Panel's rule
+
+    formula = HTML(text="Area: $$\\pi r^2$$", disable_math=False)
+    with_math = _served_page(*lines(), Column(children=[formula]))
+    compat.pin_resource_urls(with_math)
+    assert _loads_mathjax(with_math)  # found below the roots too
+    formula.disable_math = True
+    assert not _loads_mathjax(with_math)
+
+
 class _ClosingConnection:
     """A websocket whose peer has gone: the first write fails later, the next at once."""
 

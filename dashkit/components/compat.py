@@ -9,7 +9,8 @@ fails loudly when a new version moves one:
 * whether a server session still has a browser connected
   (``BokehSessionContext._session.connection_count``);
 * the document's template variables, to pin ``dist_url`` before models are
-  built (``Document._template_variables``);
+  built (``Document._template_variables``), and Panel's rule for whether a
+  page loads MathJax (``panel.io.resources._panel_use_mathjax``);
 * Panel's function that writes a message to a page's websocket
   (``panel.io.document.dispatch_tornado``), replaced by one that handles a
   page closing between two writes of one message;
@@ -24,17 +25,21 @@ fails loudly when a new version moves one:
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import bokeh.server.urls
 import panel as pn
 import panel.io.document
+import panel.io.resources
+from bokeh.embed.util import contains_tex_string
 from bokeh.models import UIElement
 from bokeh.server.contexts import _RequestProxy
 from bokeh.util.token import generate_jwt_token
 from panel.io.notebook import patch_inline_stylesheets
 from panel.io.resources import get_dist_path
+from panel.models.markup import HTML as PanelHTML
 from panel.viewable import Viewable
 
 if TYPE_CHECKING:
@@ -114,17 +119,45 @@ def browser_connected(doc: Document | None) -> bool:
 
 
 def pin_resource_urls(doc: Document | None) -> None:
-    """Give a server session's document its resource URLs before any model is built.
+    """Decide what a server session's page loads, before any model is built.
 
-    Panel resolves each stylesheet against the document's ``dist_url``, which
-    it only sets when it writes the page; models built before that get CDN
-    URLs, and it patches back only those it reaches from the roots at that
-    moment. On a busy server some were missed and pages asked the CDN for
-    their CSS, which fails offline. With ``dist_url`` set first, nothing points
-    there unless the server was told to use the CDN.
+    * Its resource URLs. Panel resolves each stylesheet against the
+      document's ``dist_url``, which it only sets when it writes the page;
+      models built before that get CDN URLs, and it patches back only those it
+      reaches from the roots at that moment. On a busy server some were missed
+      and pages asked the CDN for their CSS, which fails offline. With
+      ``dist_url`` set first, nothing points there unless the server was told
+      to use the CDN.
+    * MathJax only for math. Panel adds BokehJS's MathJax bundle (1.8 MB) to
+      any page whose roots hold one of its HTML models, math or not; dashkit's
+      lines never render math, and loading the bundle for nothing made a page
+      opened beside nine busy ones 0.2 s slower. The page gets it when a model
+      on it would render math (see :func:`shows_math`).
     """
     if served(doc):
         doc._template_variables.setdefault("dist_url", get_dist_path())
+        _WITHOUT_UNUSED_MATH.add(doc)
+        panel.io.resources._panel_use_mathjax = _use_mathjax
+
+
+#: Documents whose pages load MathJax only if they show math.
+_WITHOUT_UNUSED_MATH: weakref.WeakSet[Document] = weakref.WeakSet()
+
+_PANEL_USE_MATHJAX = panel.io.resources._panel_use_mathjax
+
+
+def _use_mathjax(roots: Sequence[Model]) -> bool:
+    """Panel's rule for whether a page loads MathJax, except on dashkit's pages."""
+    documents = {root.document for root in roots} - {None}
+    if documents and documents <= set(_WITHOUT_UNUSED_MATH):
+        return any(shows_math(model) for doc in documents for model in doc.models)
+    return _PANEL_USE_MATHJAX(roots)
+
+
+def shows_math(model: Model) -> bool:
+    """Whether ``model`` is a Panel HTML model that would render TeX in its text now."""
+    return (isinstance(model, PanelHTML) and not model.disable_math
+            and contains_tex_string(model.text))  # fmt: skip
 
 
 def write_to_open_sockets() -> None:
