@@ -363,6 +363,10 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
+#: Characters each progress line fills, so a shorter one covers a longer one.
+PROGRESS_WIDTH = 72
+
+
 def _collect(feed, seconds: float | None, doing: str = "collecting") -> None:
     """Let the (running) feed poll for ``seconds`` (None: until Ctrl-C), showing
     progress on stderr."""
@@ -371,13 +375,16 @@ def _collect(feed, seconds: float | None, doing: str = "collecting") -> None:
     while (elapsed := time.monotonic() - began) < limit or feed.polls == 0:
         if seconds is None:
             bar = "(Ctrl-C to stop)"
+        elif elapsed >= seconds:  # the time is up, but nothing has been read yet
+            bar = "waiting for the first poll"
         else:
             done = int(30 * elapsed / seconds)
-            bar = f"[{'#' * done}{'.' * (30 - done)}] of {seconds:.0f} s"
-        print(f"\r{doing} {elapsed:4.0f} s {bar} {feed.tasks.total:,} rows", end="",
-              file=sys.stderr, flush=True)  # fmt: skip
+            bar = f"[{'#' * done}{'.' * (30 - done)}] of {seconds:g} s"
+        line = f"{doing} {elapsed:4.0f} s {bar} {feed.tasks.total:,} rows"
+        print(f"\r{line:{PROGRESS_WIDTH}}", end="", file=sys.stderr, flush=True)
         time.sleep(max(0.05, min(0.5, limit - elapsed)))
-    print(f"\r{doing}: done after {time.monotonic() - began:.0f} s".ljust(70), file=sys.stderr)
+    line = f"{doing}: done after {time.monotonic() - began:.0f} s"
+    print(f"\r{line:{PROGRESS_WIDTH}}", file=sys.stderr)
 
 
 def demo(args: argparse.Namespace) -> int:

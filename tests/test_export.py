@@ -175,3 +175,20 @@ def test_every_subcommand_has_help(capsys):
             cli.main([command, "--help"])
         assert exited.value.code == 0
         assert f"usage: dashkit {command}" in capsys.readouterr().out
+
+
+def test_progress_stays_within_its_bar_while_the_first_poll_is_late(capsys):
+    import threading
+    from types import SimpleNamespace
+
+    feed = SimpleNamespace(polls=0, tasks=SimpleNamespace(total=0))
+    late = threading.Timer(0.6, lambda: setattr(feed, "polls", 1))  # a first poll of 1M rows
+    late.start()
+    try:
+        cli._collect(feed, 0.1)
+    finally:
+        late.cancel()
+    lines = [line for line in capsys.readouterr().err.replace("\n", "\r").split("\r") if line]
+    assert any("waiting for the first poll" in line for line in lines), lines
+    assert all(line.count("#") <= 30 for line in lines), lines
+    assert {len(line) for line in lines} == {cli.PROGRESS_WIDTH}, lines  # each covers the last
