@@ -21,9 +21,9 @@ prints, per page:
   mean over the K tabs and the last tab's. The first K - 1 tabs are opened
   one after the other, each as soon as the one before is drawn; the last is
   opened once they have settled (``SETTLE`` seconds), as a page opened while
-  K - 1 others are open. After the measurement the last tab is closed and
-  opened again, ``LAST_OPENINGS`` openings in all, and their median is its
-  open time.
+  K - 1 others are open; it is closed and opened again, ``LAST_OPENINGS``
+  openings in all, and their median is its open time. The tabs settle again
+  before the measurement.
 
 With ``--synthetic N`` there is no Dask page to compare with: dashkit serves
 its status layout over a synthetic cluster of N workers where every value
@@ -172,21 +172,19 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         opened = [Tab(context, url) for _ in range(tabs - 1)]
-        if opened:  # the last tab joins pages that have settled, not a burst of openings
-            opened[0].page.wait_for_timeout(SETTLE * 1000)
-        opened.append(Tab(context, url))
-        opened[0].page.wait_for_timeout(SETTLE * 1000)
+        openings, last = [], None
+        for _ in range(LAST_OPENINGS):  # one opening is too noisy on two shared cores
+            if last is not None:
+                last.page.close()
+            if opened or last is not None:  # the last tab joins pages that have settled
+                pause(context)
+            last = Tab(context, url)
+            openings.append(last.open_time)
+        opened.append(last)
+        pause(context)
         for tab in opened:
             tab.reset()
         share, tasks = counted(opened[0].page)
-        updates = statistics.mean(t.updates for t in opened) / seconds
-        kbps = statistics.mean(t.bytes for t in opened) / seconds / 1000
-        last, openings = opened[-1], [opened[-1].open_time]
-        for _ in range(LAST_OPENINGS - 1):  # one opening is too noisy on two shared cores
-            last.page.close()
-            time.sleep(SETTLE)
-            last = Tab(context, url)
-            openings.append(last.open_time)
     finally:
         context.close()
     after, tasks_after = counted()
@@ -196,11 +194,19 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
     return {
         "cpu": share - idle,
         "tasks": tasks / seconds,
-        "updates": updates,
-        "kbps": kbps,
+        "updates": statistics.mean(t.updates for t in opened) / seconds,
+        "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
         "open": statistics.mean(t.open_time for t in opened),
         "last open": statistics.median(openings),
     }
+
+
+def pause(context) -> None:
+    """Let open tabs settle for ``SETTLE`` seconds, their events handled meanwhile."""
+    if context.pages:
+        context.pages[0].wait_for_timeout(SETTLE * 1000)
+    else:
+        time.sleep(SETTLE)
 
 
 def launch(playwright, chromium: str):
