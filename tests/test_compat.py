@@ -40,10 +40,10 @@ def test_without_a_server_session_a_browser_counts_as_connected():
 
 def test_resource_urls_are_pinned_in_a_server_document_only():
     doc = Document()
-    compat.pin_resource_urls(doc)
+    compat.set_page_resources(doc)
     assert "dist_url" not in doc._template_variables  # no session: nothing to pin
     doc._session_context = lambda: BokehSessionContext("a-session", None, doc)
-    compat.pin_resource_urls(doc)
+    compat.set_page_resources(doc)
     assert doc._template_variables["dist_url"] == get_dist_path()  # the server's own static
 
 
@@ -75,13 +75,13 @@ def test_a_page_loads_mathjax_only_when_a_model_on_it_would_render_math():
     assert _loads_mathjax(other_app)  # Panel's own rule: any of its HTML models at the root
 
     plain = _served_page(*lines())
-    compat.pin_resource_urls(plain)
+    compat.set_page_resources(plain)
     assert not _loads_mathjax(plain)
     assert _loads_mathjax(other_app)  # a page dashkit did not set up keeps Panel's rule
 
     formula = HTML(text="Area: $$\\pi r^2$$", disable_math=False)
     with_math = _served_page(*lines(), Column(children=[formula]))
-    compat.pin_resource_urls(with_math)
+    compat.set_page_resources(with_math)
     assert _loads_mathjax(with_math)  # found below the roots too
     formula.disable_math = True
     assert not _loads_mathjax(with_math)

@@ -262,7 +262,7 @@ class Component(Registered, pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
-        compat.pin_resource_urls(doc)
+        compat.set_page_resources(doc)
         if self._pane is None:
             if self.titled:
                 self._header = LiveHTML(margin=0, height=theme.HEADING_HEIGHT,

@@ -118,7 +118,7 @@ def browser_connected(doc: Document | None) -> bool:
     return session is None or session.connection_count > 0
 
 
-def pin_resource_urls(doc: Document | None) -> None:
+def set_page_resources(doc: Document | None) -> None:
     """Decide what a server session's page loads, before any model is built.
 
     * Its resource URLs. Panel resolves each stylesheet against the
