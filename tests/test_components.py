@@ -162,8 +162,9 @@ def test_progress_segments_are_state_counts():
     assert inc.loc["erred", "color"] == theme.BLACK
     assert inc.loc["no_worker", "color"] == theme.RED
     # Queued and no-worker segments are hatched by a layer of one pattern each.
+    renderers = rendered(component)
     for state, pattern in (("queued", "/"), ("no_worker", "x")):
-        (hatched,) = [r for r in rendered(component)
+        (hatched,) = [r for r in renderers
                       if getattr(r.glyph, "hatch_pattern", None) == pattern]  # fmt: skip
         assert dict(hatched.data_source.data)["left"].tolist() == [inc.loc[state, "left"]]
         assert hatched.glyph.fill_alpha == 0
