@@ -438,7 +438,7 @@ class Layout(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
-        compat.set_page_resources(doc)
+        compat.prepare_page(doc)
         cls = TEMPLATES[self.template]
         # A template is a whole browser page: a notebook cell shows what is in it.
         if cls is None or compat.in_notebook(doc):

@@ -109,10 +109,10 @@ class PagePool(Handler):
     async def on_session_created(self, session_context: BokehSessionContext) -> None:
         # Before any page has been written, Panel would point this page's
         # stylesheets at its CDN: a page built ahead is built before that.
-        async def set_resources(doc) -> None:
-            compat.set_page_resources(doc)
+        async def prepare(doc) -> None:
+            compat.prepare_page(doc)
 
-        await session_context.with_locked_document(set_resources)
+        await session_context.with_locked_document(prepare)
 
     def on_server_loaded(self, server_context) -> None:
         self._context = server_context.application_context

@@ -40,10 +40,10 @@ def test_without_a_server_session_a_browser_counts_as_connected():
 
 def test_resource_urls_are_pinned_in_a_server_document_only():
     doc = Document()
-    compat.set_page_resources(doc)
+    compat.prepare_page(doc)
     assert "dist_url" not in doc._template_variables  # no session: nothing to pin
     doc._session_context = lambda: BokehSessionContext("a-session", None, doc)
-    compat.set_page_resources(doc)
+    compat.prepare_page(doc)
     assert doc._template_variables["dist_url"] == get_dist_path()  # the server's own static
 
 
@@ -75,13 +75,13 @@ def test_a_page_loads_mathjax_only_when_a_model_on_it_would_render_math():
     assert _loads_mathjax(other_app)  # Panel's own rule: any of its HTML models at the root
 
     plain = _served_page(*lines())
-    compat.set_page_resources(plain)
+    compat.prepare_page(plain)
     assert not _loads_mathjax(plain)
     assert _loads_mathjax(other_app)  # a page dashkit did not set up keeps Panel's rule
 
     formula = HTML(text="Area: $$\\pi r^2$$", disable_math=False)
     with_math = _served_page(*lines(), Column(children=[formula]))
-    compat.set_page_resources(with_math)
+    compat.prepare_page(with_math)
     assert _loads_mathjax(with_math)  # found below the roots too
     formula.disable_math = True
     assert not _loads_mathjax(with_math)
@@ -238,3 +238,51 @@ def test_a_session_built_for_one_request_is_made_over_to_another():
     assert get_token_payload(session.token)["headers"] == {"User-Agent": "a browser"}
     assert context.request.headers["User-Agent"] == "a browser"
     assert context.request.cookies == {"c": "1"}
+
+
+def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
+    """Panel lists every document its server builds and never takes one off:
+    each closed page kept its document and every model on it."""
+    import gc
+    import urllib.request
+    import uuid
+    import weakref
+
+    from panel.io.application import build_applications
+
+    from dashkit.components import ClusterMemory
+    from dashkit.feed import Feed
+    from dashkit.sources import SyntheticSource
+    from tests.conftest import free_port, wait_for
+
+    feed = Feed(SyntheticSource(seed=1), period=0.5)
+    built: list[weakref.ref] = []
+
+    def page():
+        built.append(weakref.ref(pn.state.curdoc))
+        return ClusterMemory(feed=feed)
+
+    server_id, port = uuid.uuid4().hex, free_port()
+    apps = build_applications({"page": page}, title="page", server_id=server_id)
+    thread = pn.serve(apps, port=port, address="127.0.0.1", show=False, threaded=True,
+                      server_id=server_id, websocket_origin=[f"127.0.0.1:{port}"],
+                      # a page no browser connects to is discarded within a second
+                      unused_session_lifetime_milliseconds=500,
+                      check_unused_sessions_milliseconds=200)  # fmt: skip
+    try:
+        wait_for(lambda: server_id in pn.state._servers, what="the server")
+        for _ in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/page", timeout=60) as response:
+                assert response.status == 200
+        assert len(built) == 3
+        listed = pn.state._servers[server_id][2]
+        wait_for(lambda: not listed, timeout=30, what="Panel's list of the server's documents emptied")
+
+        def collected() -> bool:
+            gc.collect()
+            return all(ref() is None for ref in built)
+
+        wait_for(collected, timeout=30, what="every closed page's document collected")
+    finally:
+        thread.stop()
+        feed.stop()

@@ -262,7 +262,7 @@ class Component(Registered, pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
-        compat.set_page_resources(doc)
+        compat.prepare_page(doc)
         if self._pane is None:
             if self.titled:
                 self._header = LiveHTML(margin=0, height=theme.HEADING_HEIGHT,

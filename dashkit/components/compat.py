@@ -9,8 +9,9 @@ fails loudly when a new version moves one:
 * whether a server session still has a browser connected
   (``BokehSessionContext._session.connection_count``);
 * the document's template variables, to pin ``dist_url`` before models are
-  built (``Document._template_variables``), and Panel's rule for whether a
-  page loads MathJax (``panel.io.resources._panel_use_mathjax``);
+  built (``Document._template_variables``), Panel's rule for whether a
+  page loads MathJax (``panel.io.resources._panel_use_mathjax``), and the
+  documents Panel lists for each server (``pn.state._servers``);
 * Panel's function that writes a message to a page's websocket
   (``panel.io.document.dispatch_tornado``), replaced by one that handles a
   page closing between two writes of one message;
@@ -118,8 +119,8 @@ def browser_connected(doc: Document | None) -> bool:
     return session is None or session.connection_count > 0
 
 
-def set_page_resources(doc: Document | None) -> None:
-    """Decide what a server session's page loads, before any model is built.
+def prepare_page(doc: Document | None) -> None:
+    """Set up a server session's page before any model is built. Idempotent.
 
     * Its resource URLs. Panel resolves each stylesheet against the
       document's ``dist_url``, which it only sets when it writes the page;
@@ -133,15 +134,30 @@ def set_page_resources(doc: Document | None) -> None:
       lines never render math, and loading the bundle for nothing made a page
       opened beside nine busy ones 0.2 s slower. The page gets it when a model
       on it would render math (see :func:`shows_math`).
+    * Nothing kept once closed. Panel lists every document its server has
+      built (``state._servers``) and never takes one off, so each closed page
+      kept its document, and what the document still held, for as long as the
+      server ran; those objects, scattered through the allocator's arenas,
+      also kept it from giving the arenas back. The page's document is taken
+      off that list when its session is destroyed.
     """
-    if served(doc):
-        doc._template_variables.setdefault("dist_url", get_dist_path())
-        _WITHOUT_UNUSED_MATH.add(doc)
-        panel.io.resources._panel_use_mathjax = _use_mathjax
+    if not served(doc) or doc in _PREPARED:
+        return
+    _PREPARED.add(doc)
+    doc._template_variables.setdefault("dist_url", get_dist_path())
+    panel.io.resources._panel_use_mathjax = _use_mathjax
+    page = weakref.ref(doc)  # the callback lives in the document: no cycle through it
+
+    def forget(session_context) -> None:
+        closed = page()
+        for _server, _panel, documents in list(pn.state._servers.values()):
+            documents[:] = [d for d in documents if d is not closed]
+
+    doc.on_session_destroyed(forget)
 
 
-#: Documents whose pages load MathJax only if they show math.
-_WITHOUT_UNUSED_MATH: weakref.WeakSet[Document] = weakref.WeakSet()
+#: Documents set up by :func:`prepare_page`; their pages load MathJax only if they show math.
+_PREPARED: weakref.WeakSet[Document] = weakref.WeakSet()
 
 _PANEL_USE_MATHJAX = panel.io.resources._panel_use_mathjax
 
@@ -149,7 +165,7 @@ _PANEL_USE_MATHJAX = panel.io.resources._panel_use_mathjax
 def _use_mathjax(roots: Sequence[Model]) -> bool:
     """Panel's rule for whether a page loads MathJax, except on dashkit's pages."""
     documents = {root.document for root in roots} - {None}
-    if documents and documents <= set(_WITHOUT_UNUSED_MATH):
+    if documents and documents <= set(_PREPARED):
         return any(shows_math(model) for doc in documents for model in doc.models)
     return _PANEL_USE_MATHJAX(roots)
 
