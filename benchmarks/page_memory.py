@@ -1,6 +1,6 @@
 """Server memory across pages opened and closed.
 
-    python benchmarks/page_memory.py [--cycles 100] [--workers 16] [--rows 30000]
+    python benchmarks/page_memory.py [--cycles 100] [--workers 16] [--rows 30000] [--warm-pages 0]
 
 Serves the status layout over a synthetic cluster (``dashkit serve`` of the
 status spec with a synthetic source), opens one headless Chromium tab, waits
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the feed's max_task_rows (the data it holds stops growing there)")
     parser.add_argument("--warm", type=float, default=60.0,
                         help="seconds after the first page for the feed to fill up")
+    parser.add_argument("--warm-pages", type=int, default=0,
+                        help="more pages opened and closed before the first RSS read, so "
+                             "what the server fills once is not counted against later pages")
     args = parser.parse_args(argv)
 
     port = free_port()
@@ -100,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             cycle(context, url)  # first page: imports, compiled code, caches
             time.sleep(args.warm)  # the feed fills up; the page's session is discarded
+            for _ in range(args.warm_pages):
+                cycle(context, url)
+            if args.warm_pages:
+                time.sleep(30)  # their sessions are discarded
             start = rss_mib(process)
-            print(f"after one page and {args.warm:g} s (warm): {start:7.1f} MiB")
+            print(f"after {1 + args.warm_pages} page(s) and {args.warm:g} s (warm): "
+                  f"{start:7.1f} MiB", flush=True)
             began = time.monotonic()
             for n in range(1, args.cycles + 1):
                 cycle(context, url)

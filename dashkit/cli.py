@@ -134,7 +134,9 @@ def serve(args: argparse.Namespace) -> int:
 
     import panel as pn
 
+    from dashkit.components import compat
     from dashkit.feed import Feed
+    from dashkit.page_sockets import CHECK_PERIOD_MS, PageSocketHandler
 
     path = _layout_path(args.layout)
     _check_port(args.address, args.port)
@@ -175,9 +177,11 @@ def serve(args: argparse.Namespace) -> int:
     # embedded cluster stops its workers before its scheduler, instead of its
     # workers finding the scheduler gone when the process is killed.
     signal.signal(signal.SIGTERM, _interrupt)
+    compat.serve_route_with(compat.SOCKET_ROUTE, PageSocketHandler)
     try:
         pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
-                 extra_patterns=patterns, server_id=server_id, **access)  # fmt: skip
+                 extra_patterns=patterns, server_id=server_id,
+                 check_unused_sessions_milliseconds=CHECK_PERIOD_MS, **access)  # fmt: skip
     except KeyboardInterrupt:
         print("dashkit: stopping", file=sys.stderr)
     finally:

@@ -91,7 +91,7 @@ class PagePool(Handler):
     def add_to(cls, app: Application) -> PagePool:
         """Keep a page of ``app`` built ahead, once it is served by ``dashkit serve``
         (or any Panel server started after this call)."""
-        compat.serve_documents_with(PooledDocHandler)
+        compat.serve_route_with(compat.PAGE_ROUTE, PooledDocHandler)
         pool = cls()
         app.add(pool)
         return pool

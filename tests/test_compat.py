@@ -199,10 +199,11 @@ def test_pages_are_written_by_the_handler_given():
     patterns = bokeh.server.urls.per_app_patterns
     kept = list(patterns)
     try:
-        compat.serve_documents_with(Writer)
-        compat.serve_documents_with(Writer)  # idempotent
+        compat.serve_route_with(compat.PAGE_ROUTE, Writer)
+        compat.serve_route_with(compat.PAGE_ROUTE, Writer)  # idempotent
         assert dict(patterns)[compat.PAGE_ROUTE] is Writer
         assert len(patterns) == len(kept)
+        assert compat.SOCKET_ROUTE in dict(patterns)  # where a page's websocket is answered
     finally:
         patterns[:] = kept
 
@@ -276,7 +277,7 @@ def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
                 assert response.status == 200
         assert len(built) == 3
         listed = pn.state._servers[server_id][2]
-        wait_for(lambda: not listed, timeout=30, what="Panel's list of the server's documents emptied")
+        wait_for(lambda: not listed, timeout=30, what="the server's list of documents emptied")
 
         def collected() -> bool:
             gc.collect()

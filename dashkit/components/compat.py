@@ -18,9 +18,10 @@ fails loudly when a new version moves one:
 * the roots a Panel object has been rendered into (``Viewable._models``) and
   Panel's hooks called on each render (``Viewable._preprocessing_hooks``):
   in a notebook no session tells a component where it is shown;
-* the route table of a server's page handler (``bokeh.server.urls``) and
-  what a session knows of the request it was built for (its token and
-  request), to hand a page built ahead to the request that gets it.
+* the route table of a server's page and websocket handlers
+  (``bokeh.server.urls``) and what a session knows of the request it was
+  built for (its token and request), to hand a page built ahead to the
+  request that gets it and to let a page closed for good go at once.
 """
 
 from __future__ import annotations
@@ -220,20 +221,23 @@ def _retrieve(future) -> None:
         future.exception()
 
 
-#: The route of a Bokeh application's page (``/status``), after its own path.
+#: The routes of a Bokeh application's page (``/status``) and of its pages'
+#: websockets (``/status/ws``), after the application's own path.
 PAGE_ROUTE = r"/?"
+SOCKET_ROUTE = r"/ws"
 
 
-def serve_documents_with(handler: type) -> None:
-    """Make ``handler`` (a subclass of Panel's page handler) write the pages
-    of every server created from now on. Idempotent."""
+def serve_route_with(route: str, handler: type) -> None:
+    """Make ``handler`` (a subclass of Panel's handler of ``route``) answer
+    ``route`` of every application of every server created from now on.
+    Idempotent."""
     patterns = bokeh.server.urls.per_app_patterns
-    for i, (route, current) in enumerate(patterns):
-        if route == PAGE_ROUTE:
+    for i, (pattern, current) in enumerate(patterns):
+        if pattern == route:
             if current is not handler:
                 patterns[i] = (route, handler)
             return
-    raise RuntimeError(f"Bokeh has no page route {PAGE_ROUTE!r}: {patterns!r}")
+    raise RuntimeError(f"Bokeh has no application route {route!r}: {patterns!r}")
 
 
 def give_session_to(session: ServerSession, handler: DocHandler) -> None:
