@@ -6,9 +6,9 @@ without a connection for ``unused_session_lifetime`` (15 s), which the server
 checks every ``check_unused_sessions_milliseconds`` (17 s). A page that was
 closed, reloaded or navigated away from never comes back, and its browser says
 so when it closes the socket (code 1001, "going away"). Until its session was
-discarded, up to half a minute later, it kept its document, its plots and its
-share of every poll; a page reloaded every few seconds had up to a dozen of
-them alive at once, and the server's memory grew to hold them.
+discarded, up to half a minute later, it kept its document and its plots; a
+page reloaded every few seconds had up to a dozen of them alive at once, and
+the server's memory grew to hold them.
 
 ``dashkit serve`` answers websockets with :class:`PageSocketHandler` and checks
 for sessions to discard every :data:`CHECK_PERIOD_MS` milliseconds: a page

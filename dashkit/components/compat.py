@@ -138,8 +138,7 @@ def prepare_page(doc: Document | None) -> None:
     * Nothing kept once closed. Panel lists every document its server has
       built (``state._servers``) and never takes one off, so each closed page
       kept its document, and what the document still held, for as long as the
-      server ran; those objects, scattered through the allocator's arenas,
-      also kept it from giving the arenas back. The page's document is taken
+      server ran (15 documents after 10 pages). The page's document is taken
       off that list when its session is destroyed.
     """
     if not served(doc) or doc in _PREPARED:
