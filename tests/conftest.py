@@ -26,6 +26,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve_in_thread(apps, **options):
+    """A Panel server of ``apps`` on a free port of 127.0.0.1, in a thread of this
+    process: ``(port, thread)``; stop it with ``thread.stop()``. By default a
+    page no browser is connected to is discarded within a second, not 15 s."""
+    import panel as pn
+
+    port = free_port()
+    options = {"unused_session_lifetime_milliseconds": 500,
+               "check_unused_sessions_milliseconds": 200, **options}  # fmt: skip
+    thread = pn.serve(apps, port=port, address="127.0.0.1", show=False, threaded=True,
+                      websocket_origin=[f"127.0.0.1:{port}"], **options)  # fmt: skip
+    return port, thread
+
+
 def packed(color: str) -> int:
     """The task stream's wire form of a ``#rrggbb`` colour (see :func:`theme.packed_colors`)."""
     return int(theme.packed_colors([color])[0])

@@ -254,7 +254,7 @@ def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
     from dashkit.components import ClusterMemory
     from dashkit.feed import Feed
     from dashkit.sources import SyntheticSource
-    from tests.conftest import free_port, wait_for
+    from tests.conftest import serve_in_thread, wait_for
 
     feed = Feed(SyntheticSource(seed=1), period=0.5)
     built: list[weakref.ref] = []
@@ -263,13 +263,9 @@ def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
         built.append(weakref.ref(pn.state.curdoc))
         return ClusterMemory(feed=feed)
 
-    server_id, port = uuid.uuid4().hex, free_port()
+    server_id = uuid.uuid4().hex
     apps = build_applications({"page": page}, title="page", server_id=server_id)
-    thread = pn.serve(apps, port=port, address="127.0.0.1", show=False, threaded=True,
-                      server_id=server_id, websocket_origin=[f"127.0.0.1:{port}"],
-                      # a page no browser connects to is discarded within a second
-                      unused_session_lifetime_milliseconds=500,
-                      check_unused_sessions_milliseconds=200)  # fmt: skip
+    port, thread = serve_in_thread(apps, server_id=server_id)
     try:
         wait_for(lambda: server_id in pn.state._servers, what="the server")
         for _ in range(3):

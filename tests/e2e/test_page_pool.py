@@ -15,7 +15,7 @@ from bokeh.util.token import get_session_id
 from panel.io.application import build_applications
 
 from dashkit.page_pool import PagePool
-from tests.conftest import free_port, wait_for
+from tests.conftest import serve_in_thread, wait_for
 
 TEXT = "a page of its own"
 
@@ -31,12 +31,7 @@ def _serve(**options) -> SimpleNamespace:
 
     apps = build_applications({"page": page}, title="page")
     pool = PagePool.add_to(apps["/page"])
-    port = free_port()
-    thread = pn.serve(apps, port=port, address="127.0.0.1", show=False, threaded=True,
-                      websocket_origin=[f"127.0.0.1:{port}"], title="page",
-                      # closed pages are discarded within a second, not 15 s
-                      unused_session_lifetime_milliseconds=500,
-                      check_unused_sessions_milliseconds=200, **options)  # fmt: skip
+    port, thread = serve_in_thread(apps, title="page", **options)
     return SimpleNamespace(url=f"http://127.0.0.1:{port}/page", port=port, pool=pool,
                            built=built, thread=thread)  # fmt: skip
 

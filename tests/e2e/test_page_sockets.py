@@ -12,7 +12,7 @@ import pytest
 
 from dashkit.components import compat
 from dashkit.page_sockets import PageSocketHandler
-from tests.conftest import free_port, wait_for
+from tests.conftest import serve_in_thread, wait_for
 
 TEXT = "a page of its own"
 
@@ -29,12 +29,9 @@ def served():
         return pn.pane.Markdown(TEXT)
 
     compat.serve_route_with(compat.SOCKET_ROUTE, PageSocketHandler)
-    port = free_port()
     try:
-        thread = pn.serve({"page": page}, port=port, address="127.0.0.1", show=False,
-                          threaded=True, websocket_origin=[f"127.0.0.1:{port}"],
-                          unused_session_lifetime_milliseconds=60_000,
-                          check_unused_sessions_milliseconds=200)  # fmt: skip
+        port, thread = serve_in_thread({"page": page},
+                                       unused_session_lifetime_milliseconds=60_000)
         try:
             yield SimpleNamespace(url=f"http://127.0.0.1:{port}/page", contexts=contexts)
         finally:
