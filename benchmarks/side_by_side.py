@@ -25,6 +25,12 @@ prints, per page:
   openings in all, and their median is its open time. The tabs settle again
   before the measurement.
 
+A second table says where the machine's CPU went during that median
+opening, in CPU seconds: the new tab's renderer, the other tabs' renderers,
+the rest of the browser, the page's server, and everything else (the
+cluster, the workload, this script); and how busy the machine was, as a
+share of all its cores over the opening.
+
 With ``--synthetic N`` there is no Dask page to compare with: dashkit serves
 its status layout over a synthetic cluster of N workers where every value
 changes every poll, and the same numbers are printed for its tabs.
@@ -35,6 +41,7 @@ Every process it starts is stopped at the end. Needs Debian's ``chromium``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -132,18 +139,92 @@ def cpu_share(process: psutil.Process, seconds: float, page=None) -> float:
     return used / (time.monotonic() - began)
 
 
-class Tab:
-    """One browser tab and what its websocket receives."""
+def _cpu_by_process() -> dict[int, tuple[str, float]]:
+    """Every process's command line and CPU seconds (user + system), by pid."""
+    found = {}
+    for process in psutil.process_iter(["cmdline", "cpu_times"]):
+        times, cmdline = process.info["cpu_times"], process.info["cmdline"]
+        if times is not None:
+            found[process.pid] = (" ".join(cmdline or ()), times.user + times.system)
+    return found
 
-    def __init__(self, context, url: str):
+
+class OpeningCpu:
+    """Where the machine's CPU went while a tab opened, in CPU seconds by group.
+
+    Processes that end during the opening (a closed tab's renderer) are not
+    counted. Which renderer is the tab's is told afterwards (:meth:`split`):
+    Chromium keeps a renderer started ahead for the next tab, so a new tab's
+    renderer is not a new process.
+
+    Example
+    -------
+    >>> with OpeningCpu(server_pid=os.getpid()) as cpu:   # doctest: +SKIP
+    ...     page.goto(url)
+    >>> cpu.split(renderer_of(page)).groups["its renderer"]   # doctest: +SKIP
+    0.91
+    """
+
+    GROUPS = ("its renderer", "other renderers", "rest of the browser", "server", "everything else")
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.groups: dict[str, float] = {}
+        self.busy = 0.0
+
+    def __enter__(self) -> OpeningCpu:
+        self._before = _cpu_by_process()
+        self._machine = psutil.cpu_times()
+        self._began = time.monotonic()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        elapsed = time.monotonic() - self._began
+        machine = psutil.cpu_times()
+        self._after = _cpu_by_process()
+        idle = (machine.idle + machine.iowait) - (self._machine.idle + self._machine.iowait)
+        self.busy = 1 - idle / (elapsed * psutil.cpu_count())
+
+    def split(self, renderer_pid: int) -> OpeningCpu:
+        """Fill :attr:`groups`, the tab's renderer being ``renderer_pid``."""
+        self.groups = dict.fromkeys(self.GROUPS, 0.0)
+        for pid, (cmdline, seconds) in self._after.items():
+            group = ("its renderer" if pid == renderer_pid
+                     else "server" if pid == self.server_pid
+                     else "everything else" if "chromium" not in cmdline
+                     else "other renderers" if "--type=renderer" in cmdline
+                     else "rest of the browser")  # fmt: skip
+            self.groups[group] += seconds - self._before.get(pid, ("", 0.0))[1]
+        return self
+
+
+def renderer_of(page) -> int:
+    """The pid of the Chromium renderer running ``page``: the renderer that
+    gains the most CPU time while the page spins for 300 ms."""
+    before = {pid: cpu for pid, (cmdline, cpu) in _cpu_by_process().items()
+              if "--type=renderer" in cmdline}  # fmt: skip
+    page.evaluate("() => { const end = performance.now() + 300; while (performance.now() < end); }")
+    after = _cpu_by_process()
+    return max(before, key=lambda pid: after.get(pid, ("", 0.0))[1] - before[pid])
+
+
+class Tab:
+    """One browser tab and what its websocket receives; with ``server_pid``,
+    where the machine's CPU went while it opened (``cpu``)."""
+
+    def __init__(self, context, url: str, server_pid: int | None = None):
         self.page = context.new_page()
         self.updates = 0
         self.bytes = 0
         self.page.on("websocket", self._attach)
+        self.cpu = OpeningCpu(server_pid) if server_pid is not None else None
         began = time.monotonic()
-        self.page.goto(url, timeout=120_000)
-        self.page.wait_for_function(DRAWN, timeout=120_000, polling=50)
+        with self.cpu or contextlib.nullcontext():
+            self.page.goto(url, timeout=120_000)
+            self.page.wait_for_function(DRAWN, timeout=120_000, polling=50)
         self.open_time = time.monotonic() - began
+        if self.cpu is not None:
+            self.cpu.split(renderer_of(self.page))
 
     def _attach(self, ws) -> None:
         ws.on("framereceived", self._received)
@@ -178,8 +259,8 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
                 last.page.close()
             if opened or last is not None:  # the last tab joins pages that have settled
                 pause(context)
-            last = Tab(context, url)
-            openings.append(last.open_time)
+            last = Tab(context, url, server_pid=process.pid)
+            openings.append(last)
         opened.append(last)
         pause(context)
         for tab in opened:
@@ -188,6 +269,7 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
     finally:
         context.close()
     after, tasks_after = counted()
+    median = sorted(openings, key=lambda tab: tab.open_time)[len(openings) // 2]
     idle = (before + after) / 2
     if done and tasks_before + tasks_after:
         idle *= 2 * tasks / (tasks_before + tasks_after)
@@ -197,7 +279,8 @@ def measure(browser, url: str, process: psutil.Process, tabs: int, seconds: floa
         "updates": statistics.mean(t.updates for t in opened) / seconds,
         "kbps": statistics.mean(t.bytes for t in opened) / seconds / 1000,
         "open": statistics.mean(t.open_time for t in opened),
-        "last open": statistics.median(openings),
+        "last open": median.open_time,
+        "last open cpu": median.cpu,
     }
 
 
@@ -221,6 +304,18 @@ def print_row(name: str, tabs: int, result: dict) -> None:
           f"| {result['updates']:.1f} | {result['kbps']:.0f} "
           f"| {result['open']:.1f} s | {result['last open']:.1f} s | {tasks} |",
           flush=True)  # fmt: skip
+
+
+def print_cpu_rows(rows: list[tuple[str, int, dict]]) -> None:
+    """Where the CPU went while each page's last tab opened (its median opening)."""
+    print("\nCPU seconds while the last tab opened (its median opening):\n")
+    print("| page | tabs | last tab's open time | " + " | ".join(OpeningCpu.GROUPS)
+          + " | machine busy |\n|---|---:|---:|" + "---:|" * (len(OpeningCpu.GROUPS) + 1))
+    for name, tabs, result in rows:
+        cpu = result["last open cpu"]
+        groups = " | ".join(f"{cpu.groups[group]:.2f}" for group in OpeningCpu.GROUPS)
+        print(f"| {name} | {tabs} | {result['last open']:.1f} s | {groups} "
+              f"| {100 * cpu.busy:.0f} % |", flush=True)  # fmt: skip
 
 
 HEADER = ("| page | tabs | server CPU | updates per tab per s | KB/s per tab | open time "
@@ -268,9 +363,12 @@ def synthetic(chromium: str, workers: int, tab_counts: list[int], seconds: float
                 print(f"{seconds:g} s per measurement, synthetic cluster of {workers} workers")
                 print(HEADER)
                 time.sleep(seconds)  # start-up work (warming the rasterizer) ends first
+                rows = []
                 for tabs in tab_counts:
                     result = measure(browser, url, process, tabs, seconds)
-                    print_row(f"dashkit status, {workers} synthetic workers", tabs, result)
+                    rows.append((f"dashkit status, {workers} synthetic workers", tabs, result))
+                    print_row(*rows[-1])
+                print_cpu_rows(rows)
                 browser.close()
         finally:
             server.terminate()
@@ -327,10 +425,13 @@ def main() -> None:
             browser = launch(playwright, chromium)
             print(f"{args.seconds:g} s per measurement, 2 workers x 2 threads, steady workload")
             print(HEADER)
+            rows = []
             for tabs in args.tabs:
                 for name, (url, pid) in pages.items():
                     result = measure(browser, url, psutil.Process(pid), tabs, args.seconds, done)
-                    print_row(name, tabs, result)
+                    rows.append((name, tabs, result))
+                    print_row(*rows[-1])
+            print_cpu_rows(rows)
             browser.close()
     finally:
         stop.set()
