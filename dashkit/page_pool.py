@@ -16,9 +16,10 @@ that are therefore built for their own request, as before:
 
 A spare is a server session with no browser yet: it reads its feeds like any
 page (so the feeds keep polling while it exists) but sends nothing. When the
-last other page of the layout has closed, the spare is let go too, so the
-feeds stop after their ``linger`` time as they did without it; the next
-request then builds its page and a new spare.
+last other page of the layout has closed, the spare is kept :data:`LINGER`
+seconds more, for a page opened again soon, then let go, so the feeds stop
+after their own ``linger`` time; a request after that builds its page and a
+new spare.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ SETTLE = 0.5
 """Seconds between the last page connecting and the next build: the page's
 document is pulled and its first update sent before the event loop is busy."""
 
+LINGER = 30.0
+"""Seconds a spare is kept after the last other page of its layout has closed
+(as long as a shared feed keeps polling after its last page, by default)."""
+
 HOLD = 60.0
 """Longest time, in seconds, a spare given out is kept for its browser to connect."""
 
@@ -65,7 +70,8 @@ class PagePool(Handler):
     Add it to a Panel application before the server starts, for a server
     without a login (with one, it gives out nothing and builds one spare at
     most); the server then hands the spare to the next request (see the
-    module's docstring for which).
+    module's docstring for which). ``linger`` is how many seconds the spare
+    is kept after the last other page has closed (:data:`LINGER`).
 
     Example
     -------
@@ -76,8 +82,9 @@ class PagePool(Handler):
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, linger: float = LINGER) -> None:
         super().__init__()
+        self.linger = linger
         self.spare: ServerSession | None = None
         #: How many pages built ahead were given out.
         self.given = 0
@@ -86,13 +93,15 @@ class PagePool(Handler):
         self._waiting: list[tuple[ServerSession, float]] = []
         self._wanted = True
         self._filling = False
+        self._letting_go: object | None = None  # the timeout that lets the spare go
+        self._served = False  # whether any page has been sent yet
 
     @classmethod
-    def add_to(cls, app: Application) -> PagePool:
+    def add_to(cls, app: Application, linger: float = LINGER) -> PagePool:
         """Keep a page of ``app`` built ahead, once it is served by ``dashkit serve``
         (or any Panel server started after this call)."""
         compat.serve_route_with(compat.PAGE_ROUTE, PooledDocHandler)
-        pool = cls()
+        pool = cls(linger)
         app.add(pool)
         return pool
 
@@ -119,10 +128,28 @@ class PagePool(Handler):
         IOLoop.current().add_callback(self._fill)
 
     async def on_session_destroyed(self, session_context: BokehSessionContext) -> None:
-        if self._context is None or self.spare is None:
+        if self._context is None or self.spare is None or self._pages_open():
             return
-        if not any(s is not self.spare for s in self._context.sessions):
-            # Every page has gone: let the spare go too, so the feeds can stop.
+        self._let_spare_go_later()
+
+    def _pages_open(self) -> bool:
+        return any(s is not self.spare for s in self._context.sessions)
+
+    def _cancel_letting_go(self) -> None:
+        """Cancel letting the spare go: a page has opened (or the wait restarts)."""
+        if self._letting_go is not None:
+            IOLoop.current().remove_timeout(self._letting_go)
+            self._letting_go = None
+
+    def _let_spare_go_later(self) -> None:
+        """Every page has gone: keep the spare :attr:`linger` seconds for a page
+        opened again soon, then let it go, so the feeds can stop."""
+        self._cancel_letting_go()
+        self._letting_go = IOLoop.current().call_later(self.linger, self._let_spare_go)
+
+    def _let_spare_go(self) -> None:
+        self._letting_go = None
+        if self.spare is not None and not self._pages_open():
             self.spare.unblock_expiration()
             self.spare = None
             self._wanted = False
@@ -143,6 +170,8 @@ class PagePool(Handler):
 
     def opened(self, session: ServerSession, handler: panel.io.server.DocHandler) -> None:
         """``session``'s page has just been sent: build the next spare once it has connected."""
+        self._cancel_letting_go()
+        self._served = True
         self._waiting.append((session, time.monotonic()))
         self._wanted = not _has_login(handler)
         IOLoop.current().add_callback(self._fill)
@@ -155,6 +184,8 @@ class PagePool(Handler):
             await self._pages_connected()
             if self._wanted and self.spare is None and self._context is not None:
                 self.spare = await self._build()
+                if self._served and not self._pages_open():
+                    self._let_spare_go_later()  # the last page closed while it was built
         except Exception:
             self._wanted = False  # the next request builds its own page and tries again
             log.exception("dashkit: could not build a page ahead")

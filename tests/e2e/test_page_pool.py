@@ -20,9 +20,10 @@ from tests.conftest import serve_in_thread, wait_for
 TEXT = "a page of its own"
 
 
-def _serve(**options) -> SimpleNamespace:
-    """A Panel server of one page, /page, with a PagePool; ``built`` lists the
-    session id of each page as it is built."""
+def _serve(linger: float = 0.5, **options) -> SimpleNamespace:
+    """A Panel server of one page, /page, with a PagePool keeping its spare
+    ``linger`` seconds after the last page closes; ``built`` lists the session
+    id of each page as it is built."""
     built: list[str] = []
 
     def page():
@@ -30,7 +31,7 @@ def _serve(**options) -> SimpleNamespace:
         return pn.pane.Markdown(TEXT)
 
     apps = build_applications({"page": page}, title="page")
-    pool = PagePool.add_to(apps["/page"])
+    pool = PagePool.add_to(apps["/page"], linger=linger)
     port, thread = serve_in_thread(apps, title="page", **options)
     return SimpleNamespace(url=f"http://127.0.0.1:{port}/page", port=port, pool=pool,
                            built=built, thread=thread)  # fmt: skip
@@ -115,6 +116,28 @@ def test_the_page_built_ahead_goes_when_the_last_page_has_closed(served, open_pa
     asked = session_of_html(fetch(served.url))
     assert asked not in (first, second)
     wait_for(lambda: served.pool.spare is not None, timeout=30, what="a new page built ahead")
+
+
+def test_a_page_opened_again_soon_after_the_last_one_closed_gets_the_page_built_ahead(
+        open_page):  # fmt: skip
+    server = _serve(linger=60)
+    try:
+        wait_for(lambda: server.pool.spare is not None, timeout=60, what="a page built ahead")
+        page = open_page()
+        page.goto(server.url)
+        page.page.get_by_text(TEXT).wait_for()
+        wait_for(lambda: server.pool.spare is not None, what="the next page built ahead")
+        kept = server.pool.spare.id
+
+        page.close()
+        wait_for(lambda: set(sessions(server)) == {kept}, what="the closed page discarded")
+
+        # kept for a page opened again soon: given out, not built for the request
+        assert session_of_html(fetch(server.url)) == kept
+        assert server.pool.given == 2
+        assert len(server.built) == 2
+    finally:
+        server.thread.stop()
 
 
 def test_with_a_login_every_page_is_built_for_its_request():
