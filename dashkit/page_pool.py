@@ -94,7 +94,6 @@ class PagePool(Handler):
         self._wanted = True
         self._filling = False
         self._letting_go: object | None = None  # the timeout that lets the spare go
-        self._served = False  # whether any page has been sent yet
 
     @classmethod
     def add_to(cls, app: Application, linger: float = LINGER) -> PagePool:
@@ -128,9 +127,9 @@ class PagePool(Handler):
         IOLoop.current().add_callback(self._fill)
 
     async def on_session_destroyed(self, session_context: BokehSessionContext) -> None:
-        if self._context is None or self.spare is None or self._pages_open():
-            return
-        self._let_spare_go_later()
+        # With no spare yet, one being built is let go when the time is up.
+        if self._context is not None and not self._pages_open():
+            self._let_spare_go_later()
 
     def _pages_open(self) -> bool:
         return any(s is not self.spare for s in self._context.sessions)
@@ -171,7 +170,6 @@ class PagePool(Handler):
     def opened(self, session: ServerSession, handler: panel.io.server.DocHandler) -> None:
         """``session``'s page has just been sent: build the next spare once it has connected."""
         self._cancel_letting_go()
-        self._served = True
         self._waiting.append((session, time.monotonic()))
         self._wanted = not _has_login(handler)
         IOLoop.current().add_callback(self._fill)
@@ -184,8 +182,6 @@ class PagePool(Handler):
             await self._pages_connected()
             if self._wanted and self.spare is None and self._context is not None:
                 self.spare = await self._build()
-                if self._served and not self._pages_open():
-                    self._let_spare_go_later()  # the last page closed while it was built
         except Exception:
             self._wanted = False  # the next request builds its own page and tries again
             log.exception("dashkit: could not build a page ahead")
