@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashkit.sources.base import SourceError
+
+if TYPE_CHECKING:
+    from tornado.ioloop import IOLoop
 
 
 class CommandError(Exception):
@@ -129,10 +134,10 @@ def _synthetic_params(args: argparse.Namespace) -> dict:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import signal
     import uuid
 
     import panel as pn
+    from tornado.ioloop import IOLoop
 
     from dashkit.components import compat
     from dashkit.feed import Feed
@@ -173,20 +178,31 @@ def serve(args: argparse.Namespace) -> int:
         apps.update(_individual_pages(path, feed, titles, patterns))
     warm_up_in_background()  # compile the history aggregation before pages need it
     print(f"dashkit: serving {address}", file=sys.stderr)
-    # SIGTERM ends the server as Ctrl-C does, and then the feeds close: an
-    # embedded cluster stops its workers before its scheduler, instead of its
-    # workers finding the scheduler gone when the process is killed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    loop = IOLoop.current()
+    _stop_on_sigterm(loop)
     compat.serve_route_with(compat.SOCKET_ROUTE, PageSocketHandler)
     try:
         pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
-                 extra_patterns=patterns, server_id=server_id,
+                 extra_patterns=patterns, server_id=server_id, loop=loop,
                  check_unused_sessions_milliseconds=CHECK_PERIOD_MS, **access)  # fmt: skip
-    except KeyboardInterrupt:
-        print("dashkit: stopping", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C before the server had started
+        pass
     finally:
+        print("dashkit: stopping", file=sys.stderr)
         Feed.stop_all()
     return 0
+
+
+def _stop_on_sigterm(loop: IOLoop) -> None:
+    """Have SIGTERM stop the server's event ``loop``, as Ctrl-C does (Panel's handler).
+
+    The feeds then close: an embedded cluster stops its workers before its
+    scheduler, instead of its workers finding the scheduler gone when the
+    process is killed. The handler must not raise: Python drops an exception
+    raised by a signal handler that runs inside a weakref callback (a server's
+    documents and models are full of them), and the server then ran on.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: loop.asyncio_loop.call_soon_threadsafe(loop.stop))
 
 
 def _individual_pages(path: Path | None, feed, titles: dict, patterns: list) -> dict:
@@ -323,8 +339,6 @@ def export(args: argparse.Namespace) -> int:
 
 
 def record(args: argparse.Namespace) -> int:
-    import signal
-
     from dashkit.files import replace, temporary_beside
     from dashkit.recorder import record as recording
     from dashkit.sources import DaskSource, SyntheticSource

@@ -56,12 +56,16 @@ class Served:
         wait_for(up, timeout=120, interval=0.25)
 
     def stop(self) -> None:
+        """SIGTERM, as a service manager stops a server; one still running 30 s
+        later is killed, and the test fails."""
         self.proc.terminate()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=30)
+            log = self.log.read_text()[-2000:]
+            raise AssertionError(f"the server ran on after SIGTERM:\n{log}") from None
 
 
 

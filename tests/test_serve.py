@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 import urllib.request
+import weakref
 
 import pytest
 
@@ -61,6 +64,42 @@ def test_dashkit_demo_serves_the_status_page_of_an_embedded_cluster(tmp_path):
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+def test_sigterm_stops_the_server_even_when_it_comes_during_a_weakref_callback():
+    """Python drops an exception raised by a signal handler that runs inside a
+    weakref callback; ``dashkit serve`` once ran on after such a SIGTERM."""
+    import asyncio
+
+    from tornado.ioloop import IOLoop
+
+    from dashkit import cli
+
+    class Model:
+        pass
+
+    def callback(_ref) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # Python code in the callback, where the handler runs
+
+    # The server's loop runs in a thread: the tests' browser holds this one's.
+    loop = IOLoop(asyncio_loop=asyncio.new_event_loop())
+    server = threading.Thread(target=loop.start, daemon=True)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        cli._stop_on_sigterm(loop)
+        server.start()
+        model = Model()
+        ref = weakref.ref(model, callback)
+        del model  # the callback runs here, in the main thread, as signal handlers do
+        assert ref() is None
+        server.join(timeout=10)
+        assert not server.is_alive(), "SIGTERM did not stop the event loop"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        loop.add_callback(loop.stop)
+        server.join(timeout=10)
+        loop.close()
 
 
 def test_dashkit_bad_input_is_one_line_and_non_zero(tmp_path):
