@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import panel as pn
+import panel.io.server
 from bokeh.document import Document
 from bokeh.models import UIElement
 from bokeh.server.contexts import BokehSessionContext
@@ -85,6 +86,33 @@ def test_a_page_loads_mathjax_only_when_a_model_on_it_would_render_math():
     assert _loads_mathjax(with_math)  # found below the roots too
     formula.disable_math = True
     assert not _loads_mathjax(with_math)
+
+
+def _loads_esm_shim(doc: Document) -> bool:
+    from bokeh.resources import Resources
+
+    bundle = panel.io.server.bundle_resources(doc.roots, Resources(mode="server", root_url="/"))
+    return any(compat.ESM_SHIM in str(url) for url in bundle.js_files)
+
+
+def test_a_page_loads_the_es_module_shim_only_when_it_holds_an_es_module():
+    from panel.models.markup import HTML
+
+    class Module(pn.custom.JSComponent):
+        _esm = "export function render() { return document.createElement('div') }"
+
+    other_app = _served_page(HTML(text="a line"))
+    assert _loads_esm_shim(other_app)  # Panel's own rule: on every page
+
+    plain = _served_page(HTML(text="a line"))
+    compat.prepare_page(plain)
+    assert not _loads_esm_shim(plain)
+    assert _loads_esm_shim(other_app)  # a page dashkit did not set up keeps Panel's rule
+
+    with_module = _served_page(HTML(text="a line"))
+    compat.prepare_page(with_module)
+    with_module.add_root(Module().get_root(with_module))
+    assert _loads_esm_shim(with_module)
 
 
 class _ClosingConnection:

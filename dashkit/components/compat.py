@@ -10,8 +10,10 @@ fails loudly when a new version moves one:
   (``BokehSessionContext._session.connection_count``);
 * the document's template variables, to pin ``dist_url`` before models are
   built (``Document._template_variables``), Panel's rule for whether a
-  page loads MathJax (``panel.io.resources._panel_use_mathjax``), and the
-  documents Panel lists for each server (``pn.state._servers``);
+  page loads MathJax (``panel.io.resources._panel_use_mathjax``), the
+  function that lists a served page's scripts
+  (``panel.io.server.bundle_resources``), and the documents Panel lists
+  for each server (``pn.state._servers``);
 * Panel's function that writes a message to a page's websocket
   (``panel.io.document.dispatch_tornado``), replaced by one that handles a
   page closing between two writes of one message;
@@ -35,12 +37,14 @@ import bokeh.server.urls
 import panel as pn
 import panel.io.document
 import panel.io.resources
+import panel.io.server
 from bokeh.embed.util import contains_tex_string
 from bokeh.models import UIElement
 from bokeh.server.contexts import _RequestProxy
 from bokeh.util.token import generate_jwt_token
 from panel.io.notebook import patch_inline_stylesheets
 from panel.io.resources import get_dist_path
+from panel.models.esm import ReactiveESM
 from panel.models.markup import HTML as PanelHTML
 from panel.viewable import Viewable
 
@@ -135,6 +139,11 @@ def prepare_page(doc: Document | None) -> None:
       lines never render math, and loading the bundle for nothing made a page
       opened beside nine busy ones 0.2 s slower. The page gets it when a model
       on it would render math (see :func:`shows_math`).
+    * No ES-module shim. Panel adds the ``es-module-shims`` script, for its
+      components written as ES modules, to every page; dashkit's pages hold
+      none, and the script took 55-70 ms of the browser's main thread in
+      every opening. A page holding such a component when it is written
+      gets it.
     * Nothing kept once closed. Panel lists every document its server has
       built (``state._servers``) and never takes one off, so each closed page
       kept its document, and what the document still held, for as long as the
@@ -146,6 +155,7 @@ def prepare_page(doc: Document | None) -> None:
     _PREPARED.add(doc)
     doc._template_variables.setdefault("dist_url", get_dist_path())
     panel.io.resources._panel_use_mathjax = _use_mathjax
+    panel.io.server.bundle_resources = _bundle_resources
     page = weakref.ref(doc)  # the callback lives in the document: no cycle through it
 
     def forget(session_context) -> None:
@@ -156,18 +166,40 @@ def prepare_page(doc: Document | None) -> None:
     doc.on_session_destroyed(forget)
 
 
-#: Documents set up by :func:`prepare_page`; their pages load MathJax only if they show math.
+#: Documents set up by :func:`prepare_page`: their pages load MathJax only if
+#: they show math, and the ES-module shim only if they hold an ES module.
 _PREPARED: weakref.WeakSet[Document] = weakref.WeakSet()
 
 _PANEL_USE_MATHJAX = panel.io.resources._panel_use_mathjax
+_PANEL_BUNDLE_RESOURCES = panel.io.server.bundle_resources
+
+#: What the URL of Panel's ES-module shim script holds.
+ESM_SHIM = "es-module-shims"
+
+
+def _dashkit_documents(roots: Sequence[Model]) -> set[Document]:
+    """The documents of ``roots`` if all of them are dashkit pages, else nothing."""
+    documents = {root.document for root in roots} - {None}
+    return documents if documents <= set(_PREPARED) else set()
 
 
 def _use_mathjax(roots: Sequence[Model]) -> bool:
     """Panel's rule for whether a page loads MathJax, except on dashkit's pages."""
-    documents = {root.document for root in roots} - {None}
-    if documents and documents <= set(_PREPARED):
+    documents = _dashkit_documents(roots)
+    if documents:
         return any(shows_math(model) for doc in documents for model in doc.models)
     return _PANEL_USE_MATHJAX(roots)
+
+
+def _bundle_resources(roots: Sequence[Model], *args, **kwargs):
+    """Panel's scripts and stylesheets of a served page; a dashkit page holding
+    no ES-module component leaves out the ES-module shim."""
+    bundle = _PANEL_BUNDLE_RESOURCES(roots, *args, **kwargs)
+    documents = _dashkit_documents(roots)
+    if documents and not any(isinstance(model, ReactiveESM)
+                             for doc in documents for model in doc.models):  # fmt: skip
+        bundle.js_files = [url for url in bundle.js_files if ESM_SHIM not in str(url)]
+    return bundle
 
 
 def shows_math(model: Model) -> bool:
