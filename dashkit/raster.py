@@ -62,6 +62,10 @@ def rasterize(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, cls: np.ndarray,
     return _aggregate(x0, x1, row, cls, x_range, y_range, width, height)
 
 
+def _floats(pair) -> tuple[float, float]:
+    return float(pair[0]), float(pair[1])
+
+
 def _aggregate(x0, x1, row, cls, x_range, y_range, width, height) -> np.ndarray:
     import datashader as ds  # a second of import that only drawing history needs
 
@@ -69,7 +73,10 @@ def _aggregate(x0, x1, row, cls, x_range, y_range, width, height) -> np.ndarray:
         "x0": x0, "x1": x1, "y0": row - BAR / 2, "y1": row + BAR / 2,
         "cls": pd.Categorical.from_codes(cls, categories=range(len(theme.CLASS_COLORS))),
     })  # fmt: skip
-    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=x_range, y_range=y_range)
+    # numba compiles the aggregation once per argument type: ranges of ints
+    # would compile it again (about 2 s, in whichever page draws history first).
+    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=_floats(x_range),
+                       y_range=_floats(y_range))  # fmt: skip
     agg = canvas.area(frame, x=["x0", "x1"], y=["y0", "y0"], y_stack=["y1", "y1"], axis=1,
                       agg=ds.by("cls", ds.count()))  # fmt: skip
     return shade(agg.data)
