@@ -1,7 +1,7 @@
 """Where a live status page spends the browser's time.
 
     python benchmarks/browser_profile.py [--workers 100] [--seconds 20] [--top 15]
-                                         [--callers FUNCTION]
+                                         [--callers FUNCTION] [--openings N]
 
 Serves the status layout over a synthetic cluster of ``--workers`` workers
 (every value changes every poll), opens it in one headless Chromium tab,
@@ -13,6 +13,12 @@ they called), and with ``--callers`` the call paths into one function. On a
 machine without a GPU this is what limits how many tabs can redraw at the
 feed's pace.
 
+With ``--openings N`` it profiles opening the page instead: N times, each in
+a new browser context (nothing kept from the last), from navigation until
+every plot is drawn. It prints the median open time, main-thread time and
+requests, the main-thread time by the script whose code started the work,
+and the functions that took the most time, per opening.
+
 The server and the browser it starts are stopped at the end. Needs Debian's
 ``chromium``.
 """
@@ -21,13 +27,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from side_by_side import (  # noqa: E402
+    DRAWN,
     Tab,
     free_port,
     launch,
@@ -87,6 +96,68 @@ def summarize(profile: dict, top: int) -> tuple[float, list, list]:
     return busy, own.most_common(top), inclusive.most_common(top)
 
 
+def by_script(profile: dict) -> Counter:
+    """Main-thread ms by the script whose code started the work (the outermost
+    frame with a URL), or by the kind of work when no script did."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    parent = {child: node["id"] for node in profile["nodes"] for child in node.get("children", ())}
+    spent = Counter()
+    for sample, micros in zip(profile["samples"], profile["timeDeltas"], strict=True):
+        started, node = "", sample
+        while node is not None:
+            started = nodes[node]["callFrame"]["url"] or started
+            node = parent.get(node)
+        script = started.rsplit("/", 1)[-1].split("?")[0]
+        spent[script or nodes[sample]["callFrame"]["functionName"]] += micros / 1000
+    spent.pop("(idle)", None)
+    return spent
+
+
+def profile_openings(browser, url: str, openings: int) -> list[dict]:
+    """Open ``url`` ``openings`` times, each in a new context, profiled from navigation
+    until drawn: ``open`` seconds, the CPU ``profile``, ``requests`` made."""
+    results = []
+    for _ in range(openings):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda request, made=requests: made.append(request.url))
+        cdp = context.new_cdp_session(page)
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+        cdp.send("Profiler.start")
+        began = time.monotonic()
+        page.goto(url, timeout=120_000)
+        page.wait_for_function(DRAWN, timeout=120_000, polling=50)
+        opened = time.monotonic() - began
+        results.append({"open": opened, "profile": cdp.send("Profiler.stop")["profile"],
+                        "requests": len(requests)})  # fmt: skip
+        context.close()
+        time.sleep(2)  # the server builds the next page ahead
+    return results
+
+
+def print_openings(results: list[dict], top: int) -> None:
+    count = len(results)
+    busy = statistics.median(summarize(r["profile"], top)[0] for r in results)
+    opened = statistics.median(r["open"] for r in results)
+    requests = statistics.median(r["requests"] for r in results)
+    print(f"{count} openings: open {opened:.2f} s, main thread busy {busy:.3f} s, "
+          f"{requests:.0f} requests (medians)")
+    scripts, own, inclusive = Counter(), Counter(), Counter()
+    for result in results:
+        scripts.update(by_script(result["profile"]))
+        _busy, own_rows, inclusive_rows = summarize(result["profile"], top)
+        own.update(dict(own_rows))
+        inclusive.update(dict(inclusive_rows))
+    for title, rows in (("by the script that started it", scripts.most_common(top)),
+                        ("own time", own.most_common(top)),
+                        ("with what it called", inclusive.most_common(top))):  # fmt: skip
+        print(f"\n{title}, ms per opening:")
+        for name, ms in rows:
+            print(f"  {ms / count:8.0f} ms  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=100)
@@ -94,6 +165,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--callers", metavar="FUNCTION",
                         help="also print the call paths into FUNCTION")  # fmt: skip
+    parser.add_argument("--openings", type=int, metavar="N",
+                        help="profile opening the page N times instead of a settled page")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -108,6 +181,12 @@ def main() -> None:
             wait_for_url(url)
             with sync_playwright() as playwright:
                 browser = launch(playwright, chromium)
+                if args.openings:
+                    openings = profile_openings(browser, url, args.openings)
+                    browser.close()
+                    print(f"{args.workers} synthetic workers")
+                    print_openings(openings, args.top)
+                    return
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 tab = Tab(context, url)
                 tab.page.wait_for_timeout(5000)  # let the page settle
