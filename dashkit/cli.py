@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -355,12 +355,12 @@ def record(args: argparse.Namespace) -> int:
         source = SyntheticSource(**_synthetic_params(args))
     else:
         source = DaskSource(address=args.scheduler) if args.scheduler else DaskSource()
-    signal.signal(signal.SIGTERM, _interrupt)  # ends the recording as cleanly as Ctrl-C
+    terminated = _sigterm_received()  # ends the recording as cleanly as Ctrl-C
     try:
         # Subscribed before the first poll: the recording starts with the feed.
         with recording(source, writing) as recorder:
             try:
-                _collect(recorder.feed, args.duration, "recording")
+                _collect(recorder.feed, args.duration, "recording", until=terminated)
             except KeyboardInterrupt:
                 print(file=sys.stderr)
     except BaseException as err:
@@ -377,20 +377,25 @@ def record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
+def _sigterm_received() -> Callable[[], bool]:
+    """Have SIGTERM set a flag, and return what reads it. Not raising, for the
+    reason :func:`_stop_on_sigterm` gives."""
+    received: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: received.append(True))
+    return lambda: bool(received)
 
 
 #: Characters each progress line fills, so a shorter one covers a longer one.
 PROGRESS_WIDTH = 72
 
 
-def _collect(feed, seconds: float | None, doing: str = "collecting") -> None:
-    """Let the (running) feed poll for ``seconds`` (None: until Ctrl-C), showing
-    progress on stderr."""
+def _collect(feed, seconds: float | None, doing: str = "collecting",
+             until: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
+    """Let the (running) feed poll for ``seconds`` (None: until Ctrl-C or
+    ``until()``), showing progress on stderr."""
     began = time.monotonic()
     limit = float("inf") if seconds is None else seconds
-    while (elapsed := time.monotonic() - began) < limit or feed.polls == 0:
+    while ((elapsed := time.monotonic() - began) < limit or feed.polls == 0) and not until():
         if seconds is None:
             bar = "(Ctrl-C to stop)"
         elif elapsed >= seconds:  # the time is up, but nothing has been read yet

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import weakref
 
 import pandas as pd
 import panel as pn
@@ -100,6 +101,55 @@ def test_a_recorder_killed_with_sigkill_leaves_a_readable_file(cluster, client, 
     assert len(after.polls) >= len(before.polls)
     assert len(after.tasks) >= len(before.tasks)
     assert after.tasks.loc[after.tasks["prefix"] == "mul", "key"].nunique() == 200
+
+
+def test_sigterm_ends_a_recording_as_ctrl_c_does(tmp_path):
+    path = tmp_path / "stopped.dkrec"
+    command = [str(BIN / "dashkit"), "record", "--synthetic", "-o", str(path)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+
+        def polls_on_disk() -> int:
+            try:
+                return len(Recording.read(path).polls) if path.exists() else 0
+            except RecordingError:  # the header is not written yet
+                return 0
+
+        wait_for(lambda: polls_on_disk() >= 2, timeout=60, what="the recorder flushing")
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, err
+    assert "dashkit: recorded" in err
+    assert Recording.read(path).problem is None  # ended with its end marker
+
+
+def test_sigterm_is_heard_even_when_it_comes_during_a_weakref_callback():
+    # Python drops an exception raised by a signal handler that runs inside a
+    # weakref callback: raising KeyboardInterrupt there was lost.
+    from dashkit import cli
+
+    class Model:
+        pass
+
+    def callback(_ref) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # Python code in the callback, where the handler runs
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        terminated = cli._sigterm_received()
+        assert not terminated()
+        model = Model()
+        ref = weakref.ref(model, callback)
+        del model
+        assert ref() is None and terminated()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_ten_times_speed_plays_thirty_seconds_in_three_delivering_every_row_once(tmp_path):
