@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
+import weakref
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,23 @@ def chromium() -> str:
             pytest.fail("chromium is required in CI: apt-get install -y chromium")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     return path
+
+
+def sigterm_inside_a_weakref_callback() -> None:
+    """Send this process SIGTERM from inside a weakref callback, where Python
+    drops any exception a signal handler raises (it prints it and goes on)."""
+
+    class Model:
+        pass
+
+    def callback(_ref) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # Python code in the callback, where the handler runs
+
+    model = Model()
+    ref = weakref.ref(model, callback)
+    del model
+    assert ref() is None
 
 
 def answers(url: str) -> bool:
@@ -66,8 +85,6 @@ class Served:
             self.proc.wait(timeout=30)
             log = self.log.read_text()[-2000:]
             raise AssertionError(f"the server ran on after SIGTERM:\n{log}") from None
-
-
 
 
 def status_server(tmp_path: Path, scheduler: str | None = None, *options: str) -> Served:

@@ -8,12 +8,11 @@ import signal
 import subprocess
 import threading
 import urllib.request
-import weakref
 
 import pytest
 
 from tests.conftest import free_port, wait_for
-from tests.helpers import BIN, Served, artifact, status_server
+from tests.helpers import BIN, Served, artifact, sigterm_inside_a_weakref_callback, status_server
 
 
 @pytest.fixture
@@ -75,13 +74,6 @@ def test_sigterm_stops_the_server_even_when_it_comes_during_a_weakref_callback()
 
     from dashkit import cli
 
-    class Model:
-        pass
-
-    def callback(_ref) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
-        sum(range(1000))  # Python code in the callback, where the handler runs
-
     # The server's loop runs in a thread: the tests' browser holds this one's.
     loop = IOLoop(asyncio_loop=asyncio.new_event_loop())
     server = threading.Thread(target=loop.start, daemon=True)
@@ -89,10 +81,7 @@ def test_sigterm_stops_the_server_even_when_it_comes_during_a_weakref_callback()
     try:
         cli._stop_on_sigterm(loop)
         server.start()
-        model = Model()
-        ref = weakref.ref(model, callback)
-        del model  # the callback runs here, in the main thread, as signal handlers do
-        assert ref() is None
+        sigterm_inside_a_weakref_callback()  # in the main thread, as signal handlers run
         server.join(timeout=10)
         assert not server.is_alive(), "SIGTERM did not stop the event loop"
     finally:
