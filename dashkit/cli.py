@@ -202,7 +202,11 @@ def _stop_on_sigterm(loop: IOLoop) -> None:
     raised by a signal handler that runs inside a weakref callback (a server's
     documents and models are full of them), and the server then ran on.
     """
-    signal.signal(signal.SIGTERM, lambda *_: loop.asyncio_loop.call_soon_threadsafe(loop.stop))
+    def stop(*_) -> None:
+        if not loop.asyncio_loop.is_closed():  # a second SIGTERM, once stopped
+            loop.asyncio_loop.call_soon_threadsafe(loop.stop)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _individual_pages(path: Path | None, feed, titles: dict, patterns: list) -> dict:

@@ -141,7 +141,7 @@ def prepare_page(doc: Document | None) -> None:
       on it would render math (see :func:`shows_math`).
     * No ES-module shim. Panel adds the ``es-module-shims`` script, for its
       components written as ES modules, to every page; dashkit's pages hold
-      none, and the script took 55-70 ms of the browser's main thread in
+      none, and the script took about 60 ms of the browser's main thread in
       every opening. A page holding such a component when it is written
       gets it.
     * Nothing kept once closed. Panel lists every document its server has
