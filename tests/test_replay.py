@@ -70,23 +70,25 @@ def test_replay_of_a_live_cluster_equals_what_the_live_feed_saw(cluster, client,
     assert set(replay.workers["address"]) == set(live.workers["address"])
 
 
+def _written_so_far(path) -> Recording | None:
+    """What a running recorder has written to ``path``; None before its header."""
+    try:
+        return Recording.read(path) if path.exists() else None
+    except RecordingError:  # the header is not written yet
+        return None
+
+
 def test_a_recorder_killed_with_sigkill_leaves_a_readable_file(cluster, client, tmp_path):
     path = tmp_path / "killed.dkrec"
     command = [str(BIN / "dashkit"), "record", "--scheduler", cluster.scheduler_address,
                "-o", str(path)]  # fmt: skip
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-
-        def flushed() -> Recording | None:
-            try:
-                return Recording.read(path) if path.exists() else None
-            except RecordingError:  # the header is not written yet
-                return None
-
-        wait_for(lambda: (r := flushed()) and len(r.polls) >= 2, timeout=60,
+        wait_for(lambda: (r := _written_so_far(path)) and len(r.polls) >= 2, timeout=60,
                  what="the recorder connected and flushing")  # fmt: skip
         client.gather(client.map(operator.mul, range(200), [3] * 200))
-        wait_for(lambda: len(flushed().tasks) >= 200, timeout=60, what="every task on disk")
+        wait_for(lambda: len(_written_so_far(path).tasks) >= 200, timeout=60,
+                 what="every task on disk")  # fmt: skip
         before = Recording.read(path)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -108,14 +110,8 @@ def test_sigterm_ends_a_recording_as_ctrl_c_does(tmp_path):
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
     try:
-
-        def polls_on_disk() -> int:
-            try:
-                return len(Recording.read(path).polls) if path.exists() else 0
-            except RecordingError:  # the header is not written yet
-                return 0
-
-        wait_for(lambda: polls_on_disk() >= 2, timeout=60, what="the recorder flushing")
+        wait_for(lambda: (r := _written_so_far(path)) and len(r.polls) >= 2, timeout=60,
+                 what="the recorder flushing")  # fmt: skip
         proc.terminate()
         _out, err = proc.communicate(timeout=30)
     finally:
