@@ -139,15 +139,15 @@ def profile_openings(browser, url: str, openings: int) -> list[dict]:
 
 def print_openings(results: list[dict], top: int) -> None:
     count = len(results)
-    busy = statistics.median(summarize(r["profile"], top)[0] for r in results)
+    summaries = [summarize(r["profile"], top) for r in results]
+    busy = statistics.median(busy for busy, _own, _inclusive in summaries)
     opened = statistics.median(r["open"] for r in results)
     requests = statistics.median(r["requests"] for r in results)
     print(f"{count} openings: open {opened:.2f} s, main thread busy {busy:.3f} s, "
           f"{requests:.0f} requests (medians)")
     scripts, own, inclusive = Counter(), Counter(), Counter()
-    for result in results:
+    for result, (_busy, own_rows, inclusive_rows) in zip(results, summaries, strict=True):
         scripts.update(by_script(result["profile"]))
-        _busy, own_rows, inclusive_rows = summarize(result["profile"], top)
         own.update(dict(own_rows))
         inclusive.update(dict(inclusive_rows))
     for title, rows in (("by the script that started it", scripts.most_common(top)),
