@@ -42,6 +42,7 @@ __all__ = [
     "Palette",
     "PALETTES",
     "tooltip",
+    "TASK_HOVER_JS",
     "short_label",
     "packed_colors",
 ]
@@ -271,10 +272,51 @@ def heading_html(text: str) -> str:
             f'padding-left:10px;line-height:{HEADING_HEIGHT}px">{escaped}</div>')
 
 
-def tooltip(rows: Sequence[tuple[str, str]]) -> str:
-    """A Bokeh HTML tooltip of ``(label, field)`` rows, the one style of every plot."""
+def tooltip(rows: Sequence[tuple[str, ...]]) -> str:
+    """A Bokeh HTML tooltip of ``(label, field)`` or ``(label, field, format)``
+    rows, the one style of every plot. A ``format`` names what a formatter of
+    the field (see :data:`TASK_HOVER_JS`) makes of its value.
+
+    >>> tooltip([("Prefix", "prefix", "prefix")]).count("@{prefix}{prefix}")
+    1
+    """
     body = "".join(
-        f'<div><span style="font-weight:bold">{label}:</span>&nbsp;<span>@{{{field}}}</span></div>'
-        for label, field in rows
+        f'<div><span style="font-weight:bold">{label}:</span>&nbsp;'
+        f"<span>@{{{field}}}{''.join(f'{{{f}}}' for f in format_)}</span></div>"
+        for label, field, *format_ in rows
     )
     return f'<div style="font-size:12px;padding:2px">{body}</div>'
+
+
+#: The task stream's hover formatter: the body of a Bokeh ``CustomJSHover``,
+#: run in the browser. ``value`` is a code and ``format`` the lookup that names
+#: it in ``names`` (:meth:`dashkit.task_history.HoverNames.lookups`); "worker"
+#: goes through the worker of a (worker, thread) pair, and "duration" formats
+#: seconds as :func:`format_time` does, to the digit (a tie at the second
+#: decimal rounds to even, as Python's ``%.2f`` does and ``toFixed`` does not).
+TASK_HOVER_JS = """
+function fixed2(x) {
+  const exact = x.toFixed(100), cut = exact.indexOf(".") + 3, kept = exact.slice(0, cut);
+  return /^50*$/.test(exact.slice(cut)) && +kept.slice(-1) % 2 === 0 ? kept : x.toFixed(2);
+}
+if (format === "duration") {
+  const n = value;
+  if (n > 24 * 60 * 60 * 2) {
+    const d = Math.trunc(n / 3600 / 24);
+    return `${d}d ${Math.trunc((n - d * 3600 * 24) / 3600)}hr`;
+  }
+  if (n > 60 * 60 * 2) {
+    const h = Math.trunc(n / 3600);
+    return `${h}hr ${Math.trunc((n - h * 3600) / 60)}m`;
+  }
+  if (n > 60 * 10) {
+    const m = Math.trunc(n / 60);
+    return `${m}m ${Math.trunc(n - m * 60)}s`;
+  }
+  if (n >= 1) return `${fixed2(n)} s`;
+  if (n >= 1e-3) return `${fixed2(n * 1e3)} ms`;
+  return `${fixed2(n * 1e6)} us`;
+}
+const lookup = names[format], code = format === "worker" ? names.worker_of[value] : value;
+return (lookup === undefined ? undefined : lookup[code]) ?? "";
+"""

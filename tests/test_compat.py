@@ -279,7 +279,7 @@ def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
 
     from panel.io.application import build_applications
 
-    from dashkit.components import ClusterMemory
+    from dashkit.components import ClusterMemory, TaskStream
     from dashkit.feed import Feed
     from dashkit.sources import SyntheticSource
     from tests.conftest import serve_in_thread, wait_for
@@ -289,7 +289,7 @@ def test_a_closed_page_leaves_nothing_of_itself_on_the_server():
 
     def page():
         built.append(weakref.ref(pn.state.curdoc))
-        return ClusterMemory(feed=feed)
+        return pn.Column(ClusterMemory(feed=feed), TaskStream(feed=feed))
 
     server_id = uuid.uuid4().hex
     apps = build_applications({"page": page}, title="page", server_id=server_id)

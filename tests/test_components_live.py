@@ -57,6 +57,7 @@ def test_live_numbers_are_drawn(live):
     assert counts.loc["div", "erred"] == 1
 
     stream = pd.DataFrame(source_data(TaskStream(feed=feed)))
+    stream = stream.assign(**feed.history.names().decode(stream))  # what the hover shows
     rows = feed.tasks.frame()
     assert len(stream) == len(rows)  # one rectangle per task-stream row
     assert sorted(stream["key"]) == sorted(rows["key"])

@@ -47,7 +47,8 @@ def test_a_real_clusters_transfers_spills_and_errors_are_drawn_in_their_colours(
     figure = hv.render(stream.element, backend="bokeh")
     drawn = next(d for d in (r.data_source.data for r in figure.renderers)
                  if "action" in d and len(d["action"]))  # fmt: skip
-    rows = list(zip(drawn["key"], drawn["action"], drawn["color"], drawn["alpha"], strict=True))
+    actions = feed.history.names().decode(drawn)["action"]
+    rows = list(zip(drawn["key"], actions, drawn["color"], drawn["alpha"], strict=True))
     tasks = feed.tasks.frame().set_index(["key", "action"])
     for action in ("transfer", "disk-write", "disk-read"):
         colours = {(c, a) for _k, act, c, a in rows if act == action}

@@ -46,20 +46,18 @@ import panel as pn
 import param
 from bokeh.events import LODStart, RangesUpdate, Reset, Tap
 
-from dashkit import raster, theme
-from dashkit.components import compat
+from dashkit import raster
+from dashkit.components import compat, task_hover
 from dashkit.components.base import Component, color_from_columns, rectangles
 from dashkit.components.live import LivePlot
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 
-_HOVER = [("Key", "key"), ("Prefix", "prefix"), ("Action", "action"),
-          ("Duration", "duration"), ("Worker", "worker"), ("Thread", "thread")]  # fmt: skip
-_VDIMS = ["key", "prefix", "action", "duration", "worker", "thread", "color", "alpha"]
+_VDIMS = ["key", "prefix", "action", "duration", "pair", "color", "alpha"]
 _RECENT_OPTIONS = {
     "hooks": [color_from_columns], "line_width": 0, "xlabel": "seconds", "ylabel": "",
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
-    "active_tools": ["xwheel_zoom"], "hover_tooltips": theme.tooltip(_HOVER),
+    "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
 }  # fmt: skip
 HISTORY, RECENT, HOVER = range(3)  # the layers, in overlay order
 _COLUMN_NAMES = dict.fromkeys(TaskHistory.QUAD_COLUMNS)
@@ -158,7 +156,7 @@ class TaskStream(Component):
             streams=[self._range],
         ).opts(
             fill_alpha=0, line_alpha=0, hover_fill_alpha=0.3, hover_line_alpha=1,
-            tools=["hover"], hover_tooltips=theme.tooltip(_HOVER), default_tools=[],
+            tools=["hover"], hover_tooltips=task_hover.TOOLTIP, default_tools=[],
             apply_ranges=False,
         )  # fmt: skip
         self._range.source = recent
@@ -235,7 +233,8 @@ class TaskStream(Component):
 
     def _style(self, *hooks, label_room: int = 10) -> dict:
         # No y axis: no labels to keep room for.
-        style = super()._style(self._watch_interactions, *hooks, label_room=label_room)
+        style = super()._style(self._watch_interactions, self._name_hover, *hooks,
+                               label_room=label_room)
         style.update(framewise=False, default_tools=[])
         return style
 
@@ -255,8 +254,10 @@ class TaskStream(Component):
             if drawn is None or (drawn.last, drawn.layout) != (window.last, window.layout):
                 self._recent.event(data=None)  # shown by HoloViews alone: redraw the newest
             return
+        names = view.history.names()  # read after the view: it names all its rows
         for plot in plots:
             self._stream(plot, window)
+            task_hover.update_names(plot.figure, names)
             if self._following:
                 plot.set_range(plot.figure.x_range, self.followed_range(view))
                 plot.set_range(plot.figure.y_range, self._y_range(view.history))
@@ -264,6 +265,11 @@ class TaskStream(Component):
 
     def _attached(self, plot: LivePlot) -> None:
         plot.memo["window"] = self._drawn_window  # what HoloViews drew
+
+    def _name_hover(self, plot, _element) -> None:
+        """Hook: one hover tool over the rectangles of every layer, naming what
+        they carry as codes with the history's names as of now."""
+        task_hover.name_hover(plot, self.feed.history.names())
 
     def _watch_interactions(self, plot, _element) -> None:
         """Hook: zooming or panning stops following, the reset tool follows again.

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from dashkit.task_history import HoverNames
 from tests.conftest import wait_for
 from tests.helpers import artifact
 
@@ -109,6 +110,24 @@ def open_page(browser, request):
             page.close()
         problems += [f"{page.name}: {p}" for p in page.problems]
     assert not problems, "\n".join(problems)
+
+
+#: JS, a function of the task stream's plot view: the names its hover tool
+#: names the rectangles' codes with (see ``dashkit.task_history.HoverNames``).
+HOVER_NAMES = """(plot) => {
+    const tool = plot.model.toolbar.tools.find(t => t.type === "HoverTool");
+    const formatters = tool.formatters instanceof Map ? tool.formatters
+                                                      : new Map(Object.entries(tool.formatters));
+    const names = formatters.get("@{pair}").args.names;
+    return names instanceof Map ? Object.fromEntries(names) : names;
+}"""
+
+
+def hover_text(names: dict, row: dict) -> dict[str, str]:
+    """What the task stream's tooltip says of one rectangle: ``row`` holds its
+    codes and duration, ``names`` what the page names them with (``HOVER_NAMES``)."""
+    held = HoverNames(**{name: tuple(values) for name, values in names.items()})
+    return {field: text[0] for field, text in held.decode({k: [v] for k, v in row.items()}).items()}
 
 
 def wait_until(condition, timeout: float = 30, what: str = "condition"):

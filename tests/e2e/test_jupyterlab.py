@@ -39,7 +39,7 @@ TASK_STREAM_END = """() => {
     let end = null;
     for (const doc of Bokeh.documents) for (const m of doc.all_models) {
         const data = m.data;
-        if (!data || !data.right || !data.thread || !data.key) continue;  // its rectangles
+        if (!data || !data.right || !data.pair || !data.key) continue;  // its rectangles
         for (const v of data.right) end = end === null ? v : Math.max(end, v);
     }
     return end;

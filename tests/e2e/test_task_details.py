@@ -7,7 +7,7 @@ import time
 import pytest
 from distributed import Client, LocalCluster
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import HOVER_NAMES, hover_text, wait_until
 from tests.helpers import status_server
 
 #: What the failing task raises: markup in it must reach the page as text.
@@ -16,6 +16,7 @@ BOOM = "dashkit test <b>boom</b>"
 RECTANGLE_OF = """(prefix) => {
     // Screen position of the centre of the newest task-stream rectangle whose
     // key starts with `prefix`, with what the page holds about it.
+    const hover_names = """ + HOVER_NAMES + """;
     const views = [];
     const walk = (v) => { views.push(v); for (const c of (v.child_views ?? [])) walk(c); };
     for (const root of Object.values(Bokeh.index)) walk(root);
@@ -29,7 +30,9 @@ RECTANGLE_OF = """(prefix) => {
     const x = (d.left[found] + d.right[found]) / 2, y = (d.bottom[found] + d.top[found]) / 2;
     if (x < plot.model.x_range.start || x > plot.model.x_range.end) return null;
     const box = plot.el.getBoundingClientRect();
-    return {key: d.key[found], worker: d.worker[found], duration: d.duration[found],
+    const row = {prefix: d.prefix[found], action: d.action[found], pair: d.pair[found],
+                 duration: d.duration[found]};
+    return {key: d.key[found], hover: [hover_names(plot), row],
             x: box.left + plot.frame.x_scale.compute(x),
             y: box.top + plot.frame.y_scale.compute(y)};
 }"""
@@ -94,7 +97,8 @@ def test_a_click_on_a_task_shows_its_key_worker_duration_and_the_schedulers_word
         wait_until(lambda: card.is_visible() and task["key"] in card_text(page), timeout=30,
                    what="the card showing the task clicked")  # fmt: skip
         text = card_text(page)
-        assert task["worker"] in text and task["duration"] in text, text
+        hover = hover_text(*task["hover"])  # the page's own names for the task
+        assert hover["worker"] in text and hover["duration"] in text, text
         # The one request to the scheduler: the result is held (futures alive).
         wait_until(lambda: "state memory" in card_text(page), timeout=30,
                    what="the scheduler's answer on the card")  # fmt: skip

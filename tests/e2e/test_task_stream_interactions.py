@@ -1,14 +1,22 @@
-"""The task stream in a browser: zoom re-aggregates dense history, hover names tasks,
-zooming stops following and reset follows again."""
+"""The task stream in a browser: zoom re-aggregates dense history, hover names tasks
+(served and in an export, hostile names as text), zooming stops following and
+reset follows again."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+from dask.utils import format_time
 
-from tests.conftest import free_port
-from tests.e2e.conftest import wait_until
+from dashkit import schema, theme
+from dashkit.components import TaskStream
+from dashkit.export import save_html
+from dashkit.feed import Feed
+from dashkit.layouts import Column, Layout
+from tests.conftest import StaticSource, free_port
+from tests.e2e.conftest import HOVER_NAMES, hover_text, wait_until
 from tests.helpers import BIN, Served
 
 APP = "tests/e2e/apps/task_stream.py"
@@ -50,7 +58,9 @@ IMAGE = """() => {
 
 
 WIDEST_RECTANGLE = """() => {
-    // Screen position of the centre of the widest task-stream rectangle.
+    // Screen position of the centre of the widest task-stream rectangle, with
+    // what the page holds about it.
+    const hover_names = """ + HOVER_NAMES + """;
     const views = [];
     const walk = (v) => {
         views.push(v);
@@ -63,10 +73,31 @@ WIDEST_RECTANGLE = """() => {
     for (let i = 0; i < d.key.length; i++)
         if (d.right[i] - d.left[i] > d.right[best] - d.left[best]) best = i;
     const box = plot.el.getBoundingClientRect();
-    return {key: d.key[best],
+    const row = {prefix: d.prefix[best], action: d.action[best], pair: d.pair[best],
+                 duration: d.duration[best]};
+    return {key: d.key[best], hover: [hover_names(plot), row],
             x: box.left + plot.frame.x_scale.compute((d.left[best] + d.right[best]) / 2),
             y: box.top + plot.frame.y_scale.compute((d.bottom[best] + d.top[best]) / 2)};
 }"""
+
+
+def hover_widest_rectangle(page) -> tuple[dict, dict]:
+    """Point at the widest rectangle; returns what the page says of it and what
+    its tooltip shows, by label."""
+    target = page.page.evaluate(WIDEST_RECTANGLE)
+    page.page.mouse.move(target["x"], target["y"])
+    tooltip = page.page.locator(".bk-tooltip-content").first
+    wait_until(lambda: tooltip.is_visible() and "Key" in tooltip.inner_text(),
+               what="a tooltip")  # fmt: skip
+    lines = (line.split(":", 1) for line in tooltip.inner_text().splitlines() if ":" in line)
+    return target, {label.strip(): value.strip() for label, value in lines}
+
+
+def expected_hover(target: dict) -> dict:
+    """What the tooltip of ``target`` must say, named in Python from the codes
+    and the names the page holds."""
+    text = hover_text(*target["hover"])
+    return {"Key": target["key"], **{label.capitalize(): value for label, value in text.items()}}
 
 
 def plot_box(page) -> dict:
@@ -145,12 +176,55 @@ def test_hover_shows_a_real_task_key(sparse_server, open_page):
             if (m.data && m.data.key) keys.push(...m.data.key);
         return keys;
     }"""))
-    target = page.page.evaluate(WIDEST_RECTANGLE)
-    page.page.mouse.move(target["x"], target["y"])
-    tooltip = page.page.locator(".bk-tooltip-content").first
-    wait_until(lambda: tooltip.is_visible() and "Key" in tooltip.inner_text(),
-               what="a tooltip")  # fmt: skip
-    text = tooltip.inner_text()
-    match = re.search(r"Key:\s*(\S+)", text)
-    assert match, f"no key in the tooltip {text!r}"
-    assert match.group(1) == target["key"] and match.group(1) in keys
+    target, shown = hover_widest_rectangle(page)
+    assert shown["Key"] == target["key"] and shown["Key"] in keys
+    assert shown == expected_hover(target)
+    assert shown["Worker"].startswith("tcp://") and shown["Thread"].isdigit()
+    assert shown["Prefix"] == shown["Key"].rsplit("-", 1)[0]
+
+
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+
+
+def test_an_exported_hover_names_hostile_workers_and_prefixes_as_text(open_page, tmp_path):
+    start = np.arange(6, dtype=float)
+    tasks = schema.tasks_frame({
+        "start": start, "stop": start + [700.0, 0.0015, 2.0, 0.25, 0.5, 1.125],
+        "worker": [f"tcp://{HOSTILE}:1"] * 3 + ["tcp://w:2"] * 3, "thread": [1, 2, 1, 7, 7, 7],
+        "key": [f"{HOSTILE}-{i}" for i in range(3)] + [f"inc-{i}" for i in range(3)],
+        "prefix": [HOSTILE] * 3 + ["inc"] * 3,
+        "action": ["disk-read", "transfer", "compute", "compute", "compute", "compute"],
+        "status": ["ok"] * 6,
+    })  # fmt: skip
+    feed = Feed(StaticSource.make(tasks=tasks))
+    feed.poll()
+    layout = Layout(feed=feed, columns=[Column(cells=[TaskStream(feed=feed)])])
+    out = save_html(layout, tmp_path / "hover.html")
+    page = open_page("task-stream-export-hover", width=1300, height=800)
+    page.page.goto(out.resolve().as_uri())
+    page.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+    target, shown = hover_widest_rectangle(page)
+    assert shown == expected_hover(target)
+    # The hostile names are shown as text, never run (its image would be a failed request).
+    assert shown == {"Key": f"{HOSTILE}-0", "Prefix": HOSTILE, "Action": "disk-read",
+                     "Duration": "11m 40s", "Worker": f"tcp://{HOSTILE}:1",
+                     "Thread": "1"}  # fmt: skip
+    page.page.wait_for_timeout(500)  # an onerror handler would have run by now
+    assert page.page.evaluate("() => window.pwned") is None
+
+
+def test_the_pages_duration_text_is_format_times_to_the_digit(open_page):
+    page = open_page("task-hover-durations")
+    rng = np.random.default_rng(3)
+    seconds = [0.0, 1e-7, 0.000123, 0.0012345, 0.001, 0.999999, 1.0, 1.125, 1.375, 2.675,
+               0.125, 599.995, 600.0, 600.5, 1234.567, 7200.0, 7201.0, 12345.67, 172800.0,
+               172801.0, 1234567.89, *(10.0 ** rng.uniform(-7, 7, 300)).tolist(),
+               *np.float32(rng.uniform(0, 5, 200)).astype(float).tolist()]  # fmt: skip
+    shown = page.page.evaluate(
+        """([code, seconds]) => {
+            const format = new Function("names", "value", "format", "special_vars", code);
+            return seconds.map(s => format({}, s, "duration", {}));
+        }""",
+        [theme.TASK_HOVER_JS, seconds],
+    )
+    assert shown == [format_time(s) for s in seconds]
