@@ -115,6 +115,21 @@ def test_a_page_loads_the_es_module_shim_only_when_it_holds_an_es_module():
     assert _loads_esm_shim(with_module)
 
 
+def test_a_dashkit_page_keeps_unchanged_styles_and_other_pages_are_left_as_they_are():
+    from bokeh.resources import Resources
+    from panel.models.markup import HTML
+
+    def scripts(doc: Document) -> list[str]:
+        resources = Resources(mode="server", root_url="/")
+        return panel.io.server.bundle_resources(doc.roots, resources).js_raw
+
+    other_app = _served_page(HTML(text="a line"))
+    plain = _served_page(HTML(text="a line"))
+    compat.prepare_page(plain)
+    assert scripts(plain).count(compat.KEEP_UNCHANGED_STYLES_JS) == 1
+    assert compat.KEEP_UNCHANGED_STYLES_JS not in scripts(other_app)
+
+
 class _ClosingConnection:
     """A websocket whose peer has gone: the first write fails later, the next at once."""
 

@@ -14,6 +14,9 @@ fails loudly when a new version moves one:
   function that lists a served page's scripts
   (``panel.io.server.bundle_resources``), and the documents Panel lists
   for each server (``pn.state._servers``);
+* in the browser, BokehJS's inline stylesheet class
+  (``Bokeh.require("core/dom").InlineStyleSheet``), whose rewrites of
+  unchanged text a dashkit page skips (:data:`KEEP_UNCHANGED_STYLES_JS`);
 * Panel's function that writes a message to a page's websocket
   (``panel.io.document.dispatch_tornado``), replaced by one that handles a
   page closing between two writes of one message;
@@ -144,6 +147,7 @@ def prepare_page(doc: Document | None) -> None:
       none, and the script took about 60 ms of the browser's main thread in
       every opening. A page holding such a component when it is written
       gets it.
+    * No style rewritten for nothing (:data:`KEEP_UNCHANGED_STYLES_JS`).
     * Nothing kept once closed. Panel lists every document its server has
       built (``state._servers``) and never takes one off, so each closed page
       kept its document, and what the document still held, for as long as the
@@ -176,6 +180,22 @@ _PANEL_BUNDLE_RESOURCES = panel.io.server.bundle_resources
 #: What the URL of Panel's ES-module shim script holds.
 ESM_SHIM = "es-module-shims"
 
+#: Run on a dashkit page once BokehJS has loaded. BokehJS rewrites the text
+#: of each renderer's position stylesheet on every paint, the same text or
+#: not, and each rewrite has the browser recompute the page's styles before
+#: the next colour is read: 28 recomputations per update of a settled status
+#: page, 6 with unchanged text kept. Does nothing if BokehJS has changed.
+KEEP_UNCHANGED_STYLES_JS = """(function () {
+  const dom = window.Bokeh && Bokeh.require && Bokeh.require("core/dom");
+  const sheet = dom && dom.InlineStyleSheet && dom.InlineStyleSheet.prototype;
+  if (!sheet || typeof sheet._update !== "function" || sheet._update.dashkit) return;
+  const update = sheet._update;
+  sheet._update = function (css) {
+    if (this.el.textContent !== css) update.call(this, css);
+  };
+  sheet._update.dashkit = true;
+})();"""
+
 
 def _dashkit_documents(roots: Sequence[Model]) -> set[Document]:
     """The documents of ``roots`` if all of them are dashkit pages, else nothing."""
@@ -193,12 +213,15 @@ def _use_mathjax(roots: Sequence[Model]) -> bool:
 
 def _bundle_resources(roots: Sequence[Model], *args, **kwargs):
     """Panel's scripts and stylesheets of a served page; a dashkit page holding
-    no ES-module component leaves out the ES-module shim."""
+    no ES-module component leaves out the ES-module shim, and keeps unchanged
+    styles."""
     bundle = _PANEL_BUNDLE_RESOURCES(roots, *args, **kwargs)
     documents = _dashkit_documents(roots)
-    if documents and not any(isinstance(model, ReactiveESM)
-                             for doc in documents for model in doc.models):  # fmt: skip
+    if not documents:
+        return bundle
+    if not any(isinstance(model, ReactiveESM) for doc in documents for model in doc.models):
         bundle.js_files = [url for url in bundle.js_files if ESM_SHIM not in str(url)]
+    bundle.js_raw = [*bundle.js_raw, KEEP_UNCHANGED_STYLES_JS]
     return bundle
 
 

@@ -1,10 +1,11 @@
 """Several live pages on one served layout of a busy cluster.
 
 One shared poll per period whatever the number of pages; each page stays
-still (no size change once settled) and fresh; closed pages leave no session
-behind. The five pages, the server and the cluster share two cores here:
-each page took in 1.6-1.75 of the 2 redraws a second the poll period allows,
-so the floor is half that rate (benchmarks/README.md has the rates).
+still (no size change once settled, no stylesheet rewritten unchanged) and fresh;
+closed pages leave no session behind. The five pages, the server and the
+cluster share two cores here: each page took in 1.6-1.75 of the 2 redraws a
+second the poll period allows, so the floor is half that rate
+(benchmarks/README.md has the rates).
 """
 
 from __future__ import annotations
@@ -54,6 +55,29 @@ class Frames:
         page.wait_for_timeout(100)  # Playwright delivers events only while it is called
         last = self.size_reports[-1][0] if self.size_reports else 0.0
         return time.monotonic() - last >= seconds
+
+
+#: Count, from now on, the stylesheets in the page's shadow roots (where
+#: BokehJS's views live) rewritten with the text they had; any rewrite has
+#: the browser recompute the page's styles.
+COUNT_STYLE_REWRITES = """() => {
+    window.styleRewrites = 0;
+    const text = (nodes) => [...nodes].map(n => n.textContent).join("");
+    const observer = new MutationObserver(records => {
+        for (const r of records) {
+            const unchanged = r.type === "childList" && r.removedNodes.length > 0
+                && text(r.removedNodes) === text(r.addedNodes);
+            if (r.target.tagName === "STYLE" && unchanged) window.styleRewrites += 1;
+        }
+    });
+    const watch = (root) => {
+        observer.observe(root, {subtree: true, childList: true, characterData: true});
+        for (const el of root.querySelectorAll("*")) if (el.shadowRoot) watch(el.shadowRoot);
+    };
+    watch(document);
+    const sheet = Bokeh.require("core/dom").InlineStyleSheet.prototype;
+    return sheet._update.dashkit === true;
+}"""
 
 
 def diagnosis(seen: Frames, began: float, server_log: str) -> str:
@@ -143,6 +167,9 @@ def test_busy_pages_share_one_poll_keep_redrawing_without_resizing_and_leave_no_
                 wait_until(lambda s=seen, p=page: s.quiet_for(p.page, 5), timeout=60,
                            what=f"{page.name} settled")  # fmt: skip
 
+            # BokehJS rewrote each renderer's position stylesheet on every paint,
+            # the same text or not: 43 an update on a two-worker page.
+            assert all(page.page.evaluate(COUNT_STYLE_REWRITES) for page in pages)
             began, began_wall = time.monotonic(), time.time()
             # The measuring window, not a wait for a condition (and Playwright
             # delivers the frames' events while it waits).
@@ -153,6 +180,8 @@ def test_busy_pages_share_one_poll_keep_redrawing_without_resizing_and_leave_no_
             for page, seen in zip(pages, frames, strict=True):
                 resized = [report for t, report in seen.size_reports if t >= began]
                 assert not resized, f"{page.name} changed size while updating: {resized}"
+                rewrites = page.page.evaluate("() => window.styleRewrites")
+                assert rewrites == 0, f"{page.name} rewrote {rewrites} stylesheets unchanged"
                 rate = sum(1 for t in seen.updates if t >= began) / WINDOW
                 assert rate >= MIN_RATE, (
                     f"{page.name}: {rate:.1f} updates per second ({polls} polls); "
