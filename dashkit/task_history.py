@@ -122,6 +122,11 @@ class HoverNames:
         """The lists, as the page's hover formatter reads them."""
         return {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
 
+    @classmethod
+    def from_lookups(cls, lookups: Mapping[str, list]) -> HoverNames:
+        """The names a page holds, from its formatter's lists (see :meth:`lookups`)."""
+        return cls(**{name: tuple(values) for name, values in lookups.items()})
+
     def decode(self, columns: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
         """The hover text of rectangles' ``columns`` (see :meth:`TaskHistory.quads`),
         as the tooltip shows it."""

@@ -38,7 +38,7 @@ def page_names(stream: TaskStream) -> HoverNames:
     """The names the page was sent, as its formatter holds them."""
     tool = hover_tool(stream.live_plots()[0].figure)
     lookups = tool.formatters["@{pair}"].args["names"]
-    return HoverNames(**{name: tuple(values) for name, values in lookups.items()})
+    return HoverNames.from_lookups(lookups)
 
 
 def hover_text(stream: TaskStream, layer: int = RECENT) -> pd.DataFrame:

@@ -126,7 +126,7 @@ HOVER_NAMES = """(plot) => {
 def hover_text(names: dict, row: dict) -> dict[str, str]:
     """What the task stream's tooltip says of one rectangle: ``row`` holds its
     codes and duration, ``names`` what the page names them with (``HOVER_NAMES``)."""
-    held = HoverNames(**{name: tuple(values) for name, values in names.items()})
+    held = HoverNames.from_lookups(names)
     return {field: text[0] for field, text in held.decode({k: [v] for k, v in row.items()}).items()}
 
 
