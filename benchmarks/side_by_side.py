@@ -27,9 +27,10 @@ prints, per page:
 
 A second table says where the machine's CPU went during that median
 opening, in CPU seconds: the new tab's renderer, the other tabs' renderers,
-the rest of the browser, the page's server, and everything else (the
-cluster, the workload, this script); and how busy the machine was, as a
-share of all its cores over the opening.
+the rest of the browser, the page's server, the measuring (this script,
+which also runs the workload's client, and Playwright's driver, which
+relays every frame each tab receives), and everything else (the cluster);
+and how busy the machine was, as a share of all its cores over the opening.
 
 With ``--synthetic N`` there is no Dask page to compare with: dashkit serves
 its status layout over a synthetic cluster of N workers where every value
@@ -70,7 +71,7 @@ SETTLE = 5
 
 #: How many times the last tab is opened (closed, then opened again once the
 #: others have settled); the median is printed.
-LAST_OPENINGS = 3
+LAST_OPENINGS = 5
 
 
 def free_port() -> int:
@@ -165,7 +166,8 @@ class OpeningCpu:
     0.91
     """
 
-    GROUPS = ("its renderer", "other renderers", "rest of the browser", "server", "everything else")
+    GROUPS = ("its renderer", "other renderers", "rest of the browser", "server", "measuring",
+              "everything else")
 
     def __init__(self, server_pid: int):
         self.server_pid = server_pid
@@ -191,6 +193,7 @@ class OpeningCpu:
         for pid, (cmdline, seconds) in self._after.items():
             group = ("its renderer" if pid == renderer_pid
                      else "server" if pid == self.server_pid
+                     else "measuring" if pid == os.getpid() or "playwright/driver" in cmdline
                      else "everything else" if "chromium" not in cmdline
                      else "other renderers" if "--type=renderer" in cmdline
                      else "rest of the browser")  # fmt: skip
