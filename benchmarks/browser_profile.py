@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from side_by_side import (  # noqa: E402
     DRAWN,
+    VIEWPORT,
     Tab,
     free_port,
     launch,
@@ -118,7 +119,7 @@ def profile_openings(browser, url: str, openings: int) -> list[dict]:
     until drawn: ``open`` seconds, the CPU ``profile``, ``requests`` made."""
     results = []
     for _ in range(openings):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         requests = []
         page.on("request", lambda request, made=requests: made.append(request.url))
@@ -187,7 +188,7 @@ def main() -> None:
                     print(f"{args.workers} synthetic workers")
                     print_openings(openings, args.top)
                     return
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context = browser.new_context(viewport=VIEWPORT)
                 tab = Tab(context, url)
                 tab.page.wait_for_timeout(5000)  # let the page settle
                 cdp = context.new_cdp_session(tab.page)

@@ -33,6 +33,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from side_by_side import (  # noqa: E402
     DRAWN,
+    VIEWPORT,
     free_port,
     launch,
     serve_spec,
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         process = psutil.Process(server.pid)
         with sync_playwright() as playwright:
             browser = launch(playwright, shutil.which("chromium"))
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport=VIEWPORT)
             cycle(context, url)  # first page: imports, compiled code, caches
             time.sleep(args.warm)  # the feed fills up; the page's session is discarded
             for _ in range(args.warm_pages):

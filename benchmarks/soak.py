@@ -27,6 +27,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from side_by_side import (  # noqa: E402
     DRAWN,
+    VIEWPORT,
     free_port,
     launch,
     serve_spec,
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         process = psutil.Process(server.pid)
         with sync_playwright() as playwright:
             browser = launch(playwright, shutil.which("chromium"))
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport=VIEWPORT)
             pages = []
             for _ in range(args.tabs):
                 page = context.new_page()
