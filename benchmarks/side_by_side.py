@@ -262,9 +262,10 @@ def measure(context, url: str, process: psutil.Process, tabs: int, seconds: floa
         return share, (done[0] - began if done else 0)
 
     before, tasks_before = counted()
-    opened, openings = [], []
+    kept = set(context.pages)  # a browser profile opens with a blank page of its own
     try:
-        opened += [Tab(context, url) for _ in range(tabs - 1)]
+        opened = [Tab(context, url) for _ in range(tabs - 1)]
+        openings = []
         for _ in range(LAST_OPENINGS):  # one opening is too noisy on two shared cores
             if openings:
                 openings[-1].page.close()
@@ -276,10 +277,10 @@ def measure(context, url: str, process: psutil.Process, tabs: int, seconds: floa
         for tab in opened:
             tab.reset()
         share, tasks = counted(opened[0].page)
-    finally:
-        for tab in (*opened, *openings):
-            if not tab.page.is_closed():
-                tab.page.close()
+    finally:  # every page opened here, a tab that failed to open too
+        for page in context.pages:
+            if page not in kept:
+                page.close()
     after, tasks_after = counted()
     median = sorted(openings, key=lambda tab: tab.open_time)[len(openings) // 2]
     idle = (before + after) / 2
