@@ -29,7 +29,6 @@ import re
 import time
 from pathlib import Path
 
-import holoviews as hv
 from bokeh.core.templates import FILE
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
@@ -39,7 +38,6 @@ from bokeh.themes import built_in_themes
 from jinja2 import Environment
 
 from dashkit import theme
-from dashkit.components import FeedStatus, ReplayControl, TaskDetails
 from dashkit.files import write_atomically
 from dashkit.layouts import Layout
 from dashkit.layouts import Tabs as LayoutTabs
@@ -62,24 +60,11 @@ serve_spec(Path(__file__).with_name("layout.yaml"))
 '''
 
 
-def _figure(component):
-    if isinstance(component, (FeedStatus, ReplayControl)):
-        return Div(text=component.text(), sizing_mode="stretch_width")
-    if isinstance(component, TaskDetails):
-        return Div(text=component.export_text(), sizing_mode="stretch_width")
-    element = component.export_element()
-    figure = hv.render(element, backend="bokeh")
-    figure.title.visible = True  # a report's plots carry their own titles
-    figure.sizing_mode = "stretch_width"
-    figure.height = component.height
-    return figure
-
-
 def _cell(cell):
     if isinstance(cell, LayoutTabs):
         # A report shows every tab at once: stacked, each under its own title.
-        return column([_figure(c) for c in cell.tabs.values()], sizing_mode="stretch_width")
-    return _figure(cell)
+        return column([c.export_model() for c in cell.tabs.values()], sizing_mode="stretch_width")
+    return cell.export_model()
 
 
 def _header(layout: Layout) -> Div:

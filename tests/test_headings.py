@@ -1,5 +1,5 @@
 """On a page each plot's title is a line above it: cut to the width with the
-whole of it on hover, escaped, updated live; exports keep the plots' own titles."""
+whole of it on hover, escaped, updated live; a file shows the same line."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dashkit import theme
 from dashkit.components import ClusterMemory, TaskProcessing, TaskStream
 from dashkit.components.live import LiveHTML
 from dashkit.components.refresh import SessionRefresh
-from dashkit.export import _figure
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
 
@@ -61,13 +60,14 @@ def test_a_title_with_markup_is_text():
     assert "<img" not in heading and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in heading
 
 
-def test_an_export_of_a_shown_plot_keeps_its_own_title():
+def test_a_file_shows_the_title_line_the_page_shows():
     feed = Feed(SyntheticSource(n_workers=2, seed=1))
     feed.poll()
     memory = ClusterMemory(feed=feed)
-    shown(memory)
-    figure = _figure(memory)
-    assert figure.title.visible and figure.title.text.startswith("Bytes stored")
+    (page_heading,) = headings(shown(memory))
+    heading, figure = memory.export_model().children
+    assert heading.text == page_heading and "Bytes stored" in heading.text
+    assert not figure.title.visible and figure.toolbar_inner and figure.toolbar.autohide
 
 
 def test_a_live_line_is_encoded_for_the_browser_to_decode_once_and_runs_no_script():

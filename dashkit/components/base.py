@@ -30,7 +30,9 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import field
-from bokeh.models import FixedTicker
+from bokeh.layouts import column
+from bokeh.model import Model
+from bokeh.models import Div, FixedTicker
 
 from dashkit import theme
 from dashkit.components import compat
@@ -126,15 +128,9 @@ class Component(Registered, pn.viewable.Viewer):
         }  # fmt: skip
 
     def _title_hook(self, plot, _element) -> None:
-        """Hook: on a page the title is the line above the plot, not the plot's
-        own, and the toolbar shows inside the plot while the pointer is over it:
-        no row of the plot is left for either."""
-        if self._header is None:
-            return
-        figure = plot.state
-        figure.title.visible = False
-        figure.toolbar_inner = True
-        figure.toolbar.autohide = True
+        """Hook: on a page the title is the line above the plot (see :func:`headed`)."""
+        if self._header is not None:
+            headed(plot.state)
 
     def title_text(self, view: FeedView | None = None) -> str:
         """The title shown for ``view`` (the feed's latest poll by default)."""
@@ -183,8 +179,22 @@ class Component(Registered, pn.viewable.Viewer):
         return self.draw(self._drawn)
 
     def export_element(self) -> hv.Element:
-        """A static copy of what is drawn now, for exports (no streams attached)."""
-        return self.draw(self.frame())
+        """What a file draws of this plot: by default :attr:`element` itself, with
+        the options the page has and any the user added."""
+        return self.element
+
+    def export_model(self) -> Model:
+        """This component in a file, as on a page: its title as the line above,
+        then the plot HoloViews draws of :meth:`export_element`."""
+        figure = hv.render(self.export_element(), backend="bokeh")
+        if not self.titled:
+            return figure
+        headed(figure)
+        figure.sizing_mode = "stretch_width"
+        figure.height = self.height
+        heading = Div(text=theme.heading_html(self.title_text()), height=theme.HEADING_HEIGHT,
+                      sizing_mode="stretch_width", css_classes=["dashkit-heading"])
+        return column([heading, figure], sizing_mode="stretch_width")
 
     # -- live updates -------------------------------------------------------------
 
@@ -333,6 +343,15 @@ def color_from_columns(plot, _element) -> None:
     glyph.fill_color = field("color")
     glyph.line_color = field("color")
     glyph.fill_alpha = field("alpha")
+
+
+def headed(figure) -> None:
+    """A plot shown under its title line (a page, a notebook cell, a file): no
+    title of its own, and the toolbar inside the plot while the pointer is over
+    it, so no row of the plot is left for either."""
+    figure.title.visible = False
+    figure.toolbar_inner = True
+    figure.toolbar.autohide = True
 
 
 def _weak(hook):

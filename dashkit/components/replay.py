@@ -7,6 +7,7 @@ from pathlib import Path
 
 import panel as pn
 import param
+from bokeh.models import Div
 
 from dashkit.components.base import Component
 from dashkit.feed import FeedView
@@ -83,6 +84,9 @@ class ReplayControl(Component):
     def _view(self) -> pn.viewable.Viewable:
         return pn.Row(self._play, self._speed, self._slider, self._label,
                       sizing_mode="stretch_width", height=self.height)  # fmt: skip
+
+    def export_model(self) -> Div:
+        return Div(text=self.text(), sizing_mode="stretch_width")
 
     def show(self, view: FeedView) -> None:
         self._slider.value = self.source.position

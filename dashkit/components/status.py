@@ -6,6 +6,7 @@ import html
 
 import panel as pn
 import param
+from bokeh.models import Div
 
 from dashkit import theme
 from dashkit.components.base import Component
@@ -64,6 +65,9 @@ class FeedStatus(Component):
 
     def _view(self):
         return pn.pane.Bokeh(self._line.model, sizing_mode="stretch_width", height=self.height)
+
+    def export_model(self) -> Div:
+        return Div(text=self.text(), sizing_mode="stretch_width")
 
     def show(self, view: FeedView) -> None:
         self._line.set(self.feed.derive(("FeedStatus",), lambda v, _: self.text(v), view))

@@ -141,6 +141,7 @@ class TaskStream(Component):
         self._size = hv.streams.PlotSize()
         self._recent = hv.streams.Pipe(data=None)
         self._drawn_window: Window | None = None
+        self._export_size: tuple[int, int] | None = None  # (width, height) while exporting
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
         recent = recent.opts(**_RECENT_OPTIONS)
         history = hv.DynamicMap(
@@ -191,17 +192,20 @@ class TaskStream(Component):
         first = max(history.oldest, view.tasks_total - self.dense_threshold)
         return Window(first, view.tasks_total, history.layout, view.generation, history)
 
-    def export_element(self, width: int = 2400) -> hv.Overlay:
-        """The whole history: the newest rows as rectangles and, when dense, the
-        rest as an image ``width`` pixels wide."""
+    def export_element(self) -> hv.DynamicMap:
+        """:attr:`element` over the whole history held: a file shows all of it."""
+        x_range, y_range = self._view_ranges(self.feed.history, None, None)
+        return self.element.opts(hv.opts.Overlay(xlim=x_range, ylim=y_range), clone=True)
+
+    def export_model(self, width: int = 2400):
+        """The whole history in a file: the newest rows as rectangles and, when
+        dense, the rest as an image ``width`` pixels wide."""
         # Browsers refuse textures past a few thousand pixels a side.
-        height = min(max(self.feed.history.n_rows, 1) * 8, 2048)
-        history = self._draw_history(None, None, width=width, height=height)
-        recent = rectangles(self.newest(self.feed.view()).columns, _VDIMS)
-        recent = recent.opts(**_RECENT_OPTIONS)
-        return (history * recent).opts(
-            hv.opts.Overlay(title=self.title or "Task stream", **self._style())
-        )
+        self._export_size = (width, min(max(self.feed.history.n_rows, 1) * 8, 2048))
+        try:
+            return super().export_model()
+        finally:
+            self._export_size = None
 
     def followed_range(self, view: FeedView) -> tuple[float, float]:
         """The x range following shows: the last ``window`` seconds, or the whole run."""
@@ -370,6 +374,8 @@ class TaskStream(Component):
         and hover layers. HoloViews' range stream hears only of the browser's
         moves, not of the server's while following, so on a live page it can
         hold a range long gone; the figure's own ranges are the ones in view."""
+        if self._export_size is not None:
+            return None, None  # the whole history held
         for plot in self.live_plots():
             figure = plot.figure
             shown = ((figure.x_range.start, figure.x_range.end),
@@ -422,6 +428,8 @@ class TaskStream(Component):
                 "dw": np.array([x1 - x0]), "dh": np.array([y1 - y0])}  # fmt: skip
 
     def _draw_history(self, x_range=None, y_range=None, width=None, height=None, **_size):
+        if self._export_size is not None:
+            width, height = self._export_size
         image, bounds = self._image(self.feed.history, x_range, y_range, width, height)
         rgba = image.view(np.uint8).reshape(*image.shape, 4)[::-1]
         return hv.RGB(rgba, bounds=bounds, vdims=list("RGBA"))
