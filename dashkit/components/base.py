@@ -123,7 +123,7 @@ class Component(Registered, pn.viewable.Viewer):
             "bgcolor": palette.background,
             "toolbar": "above",
             "default_tools": [],
-            "hooks": [_chrome(palette, label_room, self.output_backend),
+            "hooks": [_chrome(palette, label_room, self.output_backend, self.component_type),
                       _weak(self._title_hook), *map(_weak, hooks)],
         }  # fmt: skip
 
@@ -373,12 +373,14 @@ def _weak(hook):
     return weak_hook
 
 
-def _chrome(palette: theme.Palette, label_room: int, output_backend: str):
+def _chrome(palette: theme.Palette, label_room: int, output_backend: str, component_type: str):
     def hook(plot, _element):
         figure = plot.state
         if figure in _STYLED:  # HoloViews runs hooks on every update; style once
             return
         _STYLED.add(figure)
+        # Names the plot in any document: doc.select_one({"name": "dashkit-cpu"}).
+        figure.name = f"dashkit-{component_type}"
         # HoloViews asks for WebGL by default.
         figure.output_backend = output_backend
         # Room for the longest (shortened) label, so a settled page never resizes.
