@@ -44,6 +44,7 @@ __all__ = [
     "tooltip",
     "TASK_HOVER_JS",
     "short_label",
+    "count",
     "packed_colors",
 ]
 
@@ -166,6 +167,15 @@ def format_time_array(seconds: Sequence[float] | np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(n > 60 * 10):  # minutes, hours, days: rare
         text[i] = format_time(float(n[i]))
     return np.array(text, dtype=object)
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` things, in the singular or the plural (``one + "s"`` unless ``many``).
+
+    >>> count(1, "worker"), count(1200, "worker"), count(2, "dependency", "dependencies")
+    ('1 worker', '1,200 workers', '2 dependencies')
+    """
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def short_label(text: str, most: int = LABEL_CHARS) -> str:

@@ -11,8 +11,9 @@ import holoviews as hv
 import panel as pn
 
 from dashkit.components import compat
-from dashkit.components.base import Component
+from dashkit.components.base import Component, Widget
 from dashkit.components.memory import ClusterMemory, WorkerMemory
+from dashkit.components.plot import Plot
 from dashkit.components.processing import CPUUtilization, Occupancy, TaskProcessing
 from dashkit.components.progress import Progress
 from dashkit.components.replay import ReplayControl
@@ -34,10 +35,12 @@ __all__ = [
     "Component",
     "FeedStatus",
     "Occupancy",
+    "Plot",
     "Progress",
     "ReplayControl",
     "TaskDetails",
     "TaskProcessing",
     "TaskStream",
+    "Widget",
     "WorkerMemory",
 ]

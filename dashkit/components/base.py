@@ -1,49 +1,46 @@
-"""Component: what every dashkit plot shares.
+"""Component: what everything a layout places shares, plots and widgets alike.
 
-A component reads a :class:`~dashkit.feed.Feed` (never a Dask object) and
-draws it with HoloViews; its :attr:`~Component.element` is a
-``hv.DynamicMap`` users can ``.opts(...)``, overlay and compose like any
-HoloViews object.
+A component reads a :class:`~dashkit.feed.Feed` (never a Dask object) and is
+shown wherever Panel shows things: a served page, a notebook cell, an
+individual plot page; :meth:`Component.export_model` is what a file shows of
+it. Two kinds build on this base:
 
-Live updates are cheap and shared (see :mod:`dashkit.components.live`): what
-a plot shows after a poll is one :class:`~dashkit.components.live.PlotFrame`,
-computed once per poll for every page showing the same component with the
-same parameters; HoloViews draws the plot once, and each page then moves the
-frame straight into its own Bokeh models.
+* :class:`~dashkit.components.plot.Plot`: a HoloViews element drawn from a
+  frame of the feed (memory, processing, progress, the task stream);
+* :class:`Widget`: a line or control of the page (the feed's status, the
+  replay control, the task card).
 
 Redraws run on the session's own event loop: when a component is first
 rendered in a server or notebook session it joins that document's
 :class:`~dashkit.components.refresh.SessionRefresh`, one periodic callback
-for all components of the page, which stops with the session: a closed page
-leaves no callback and no feed reader behind.
+for all components of the page, which calls :meth:`Component.show` after
+each poll and stops with the session: a closed page leaves no callback and
+no feed reader behind.
+
+Parameters are live: setting one on a component that is shown changes what
+every page and cell showing it draws (:attr:`Component.style_params` restyle
+it, any other redraws it at once).
 """
 
 from __future__ import annotations
 
-import inspect
-import weakref
-from collections.abc import Mapping
+from functools import partial
 from typing import ClassVar
 
-import holoviews as hv
-import numpy as np
 import panel as pn
 import param
-from bokeh.core.properties import field
-from bokeh.layouts import column
 from bokeh.model import Model
-from bokeh.models import Div, FixedTicker
+from panel.io.state import set_curdoc
 
 from dashkit import theme
 from dashkit.components import compat
-from dashkit.components.live import LiveHTML, LivePlot, PlotFrame
 from dashkit.components.refresh import SessionRefresh
 from dashkit.feed import Feed, FeedView
 from dashkit.registry import Registered
 
 
 class Component(Registered, pn.viewable.Viewer):
-    """Base class of the dashkit plots; subclasses set ``component_type``.
+    """Base class of everything a layout places; subclasses set ``component_type``.
 
     Example
     -------
@@ -57,38 +54,27 @@ class Component(Registered, pn.viewable.Viewer):
     component_type: ClassVar[str | None] = None
     registry_attribute = "component_type"
     registry_noun = "component"
-    #: The parameters the plot's frame depends on: pages showing the same
-    #: component with the same values of these share one frame per poll.
-    frame_params: ClassVar[tuple[str, ...]] = ()
     #: Parameters a page sets while in use (a click's selection): not in specs.
     state_params: ClassVar[tuple[str, ...]] = ()
-    #: Whether a page shows the plot's title above it, as text that is cut to
-    #: the width with its whole on hover (a plot's own title cannot be either).
-    titled: ClassVar[bool] = True
+    #: Parameters that change how the component looks, not what it shows:
+    #: setting one restyles it where it is shown (:meth:`_restyle`).
+    style_params: ClassVar[tuple[str, ...]] = ("theme", "height", "fill")
 
-    feed = param.ClassSelector(class_=Feed, doc="The Feed this plot reads.")
+    feed = param.ClassSelector(class_=Feed, constant=True, doc="The Feed this component reads.")
     period = param.Integer(
         default=200, bounds=(50, None),
         doc="Fewest milliseconds between two redraws in a live session; a page redraws "
         "after each poll of its feed.",
     )  # fmt: skip
-    height = param.Integer(default=300, bounds=(50, None), doc="Plot height in pixels.")
+    height = param.Integer(default=300, bounds=(50, None), doc="Height in pixels.")
     fill = param.Boolean(
         default=False,
         doc="Fill the height of the page or cell too (a page showing one plot, such as a "
         "JupyterLab pane); ``height`` is then the least height.",
     )
-    min_width = param.Integer(default=200, bounds=(50, None), doc="Smallest plot width, pixels.")
     theme = param.Selector(
-        default="light", objects=list(theme.PALETTES), doc="Light or dark plot chrome."
+        default="light", objects=list(theme.PALETTES), doc="Light or dark colours."
     )
-    title = param.String(default=None, allow_None=True, doc="Fixed title; None: the live one.")
-    output_backend = param.Selector(
-        default="canvas", objects=["canvas", "webgl", "svg"],
-        doc="How the browser draws the plot. WebGL pays off only for many more glyphs "
-        "than a page holds; a browser without a GPU emulates it and copies every "
-        "frame it draws (measured: most of a live page's time in the browser).",
-    )  # fmt: skip
 
     __abstract = True
 
@@ -100,149 +86,35 @@ class Component(Registered, pn.viewable.Viewer):
         self._reader = self.feed.reader()  # keeps a shared feed polling while shown
         self._pane: pn.viewable.Viewable | None = None
         self._shown_panel: pn.viewable.Viewable | None = None
-        self._live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._shown: object = None
-        self._drawn: PlotFrame | None = None  # the frame HoloViews drew last
-        self._header: LiveHTML | None = None  # the title above the plot, on a page
+        live = [p for p in self.param if p not in {"name", "feed", *self.state_params}]
+        self.param.watch(self._param_changed, live)
 
-    @property
-    def element(self) -> hv.DynamicMap:
-        """The streaming HoloViews object this component draws."""
+    # -- the contract ----------------------------------------------------------------
+
+    def show(self, view: FeedView) -> None:
+        """Move what ``view`` holds into this component's models (called after
+        each poll of the feed, unbatched: see :meth:`update`)."""
         raise NotImplementedError
-
-    def _style(self, *hooks, label_room: int | None = None) -> dict:
-        """Options every plot shares: sizing, theme colours, no logo, ``label_room``
-        pixels left of the frame (room for the y labels); ``hooks`` run after the theme's."""
-        palette = theme.PALETTES[self.theme]
-        label_room = theme.LABEL_BORDER if label_room is None else label_room
-        return {
-            "responsive": True,
-            "framewise": True,  # when HoloViews redraws, axes follow the data
-            **({"min_height": self.height} if self.fill else {"height": self.height}),
-            "min_width": self.min_width,
-            "bgcolor": palette.background,
-            "toolbar": "above",
-            "default_tools": [],
-            "hooks": [_chrome(palette, label_room, self.output_backend, self.component_type),
-                      _weak(self._title_hook), *map(_weak, hooks)],
-        }  # fmt: skip
-
-    def _title_hook(self, plot, _element) -> None:
-        """Hook: on a page the title is the line above the plot (see :func:`headed`)."""
-        if self._header is not None:
-            headed(plot.state)
-
-    def title_text(self, view: FeedView | None = None) -> str:
-        """The title shown for ``view`` (the feed's latest poll by default)."""
-        return self.title or self.frame(view).title
-
-    def _set_heading(self, text: str) -> None:
-        if self._header is not None:
-            self._header.set(theme.heading_html(text))
-
-    # -- frames ----------------------------------------------------------------
-
-    def frame(self, view: FeedView | None = None) -> PlotFrame:
-        """What the plot shows for ``view`` (the feed's latest poll by default),
-        computed once per poll for every component with the same parameters."""
-        view = view or self.feed.view()
-        key = (type(self).__name__, *(getattr(self, p) for p in self.frame_params))
-        return self.feed.derive(key, self._derive, view)
-
-    def _derive(self, view: FeedView, previous) -> PlotFrame:
-        return self.compute_frame(view).with_string_arrays().keep_unchanged(previous)
-
-    def compute_frame(self, view: FeedView) -> PlotFrame:
-        """The plot's frame for one snapshot (pure: no state of this instance)."""
-        raise NotImplementedError
-
-    def draw(self, frame: PlotFrame) -> hv.Element:
-        """The HoloViews element of ``frame``: what a first render or an export draws."""
-        raise NotImplementedError
-
-    def _frame_opts(self, frame: PlotFrame) -> dict:
-        """The options that draw ``frame``'s title, ranges and y ticks with HoloViews."""
-        opts = {"title": self.title or frame.title, "yticks": list(frame.yticks) or None,
-                "ylim": frame.y_range}  # fmt: skip
-        if frame.x_range is not None:
-            opts["xlim"] = frame.x_range
-        return opts
-
-    def _streamed(self) -> hv.DynamicMap:
-        """A DynamicMap of the newest frame, redrawn by HoloViews when ``self._pipe``
-        is sent (made here): the path of displays the live path does not reach."""
-        self._pipe = hv.streams.Pipe(data=None)
-        return hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._pipe])
-
-    def _draw_newest(self) -> hv.Element:
-        self._drawn = self.frame()
-        return self.draw(self._drawn)
-
-    def export_element(self) -> hv.Element:
-        """What a file draws of this plot: by default :attr:`element` itself, with
-        the options the page has and any the user added."""
-        return self.element
 
     def export_model(self) -> Model:
-        """This component in a file, as on a page: its title as the line above,
-        then the plot HoloViews draws of :meth:`export_element`."""
-        figure = hv.render(self.export_element(), backend="bokeh")
-        if not self.titled:
-            return figure
-        headed(figure)
-        figure.sizing_mode = "stretch_width"
-        figure.height = self.height
-        heading = Div(text=theme.heading_html(self.title_text()), height=theme.HEADING_HEIGHT,
-                      sizing_mode="stretch_width", css_classes=["dashkit-heading"])
-        return column([heading, figure], sizing_mode="stretch_width")
+        """What a file shows of this component: a Bokeh model (a file holds no
+        Panel models and no server)."""
+        raise NotImplementedError
 
-    # -- live updates -------------------------------------------------------------
+    def _view(self) -> pn.viewable.Viewable:
+        """The Panel object a page shows, built once per component."""
+        raise NotImplementedError
+
+    def _restyle(self) -> None:
+        """Apply the :attr:`style_params` to what is shown."""
+        if self._pane is not None:
+            self._pane.param.update(**self._sizing())
+
+    # -- shown -------------------------------------------------------------------------
 
     def update(self, view: FeedView | None = None) -> None:
         """Redraw from ``view`` (the feed's latest poll by default), batched into one message."""
         SessionRefresh.redraw([self], view)
-
-    def show(self, view: FeedView) -> None:
-        """Move what ``view`` holds into the plot (unbatched: see :meth:`update`)."""
-        frame = self.frame(view)
-        if frame is self._shown:
-            return
-        plots = self.live_plots()
-        if self._hidden_here(plots):
-            return
-        self._shown = frame
-        self._set_heading(self.title or frame.title)
-        if plots and all(p.fits(frame) for p in plots):
-            for plot in plots:
-                plot.show(frame, self.title)
-        else:  # shown by HoloViews alone (a composed element, mapped options)
-            self._pipe.event(data=frame)
-
-    def live_plots(self) -> list[LivePlot]:
-        """The plots of this component's own view in the current document."""
-        if self._pane is None:
-            return []
-        doc = pn.state.curdoc
-        plots = []
-        for plot in compat.rendered_plots(self._pane):
-            live = self._live.get(plot)
-            if live is None:
-                live = self._live[plot] = LivePlot(plot)
-                self._attached(live)
-            if doc is None or live.document in (doc, None):
-                plots.append(live)
-        return plots
-
-    def _hidden_here(self, plots: list[LivePlot]) -> bool:
-        """Whether this page holds the component's pane without drawing it (an
-        inactive tab): nothing to update; HoloViews draws the newest poll when
-        the pane is shown."""
-        return not plots and self._pane is not None
-
-    def _attached(self, plot: LivePlot) -> None:
-        """A plot is seen for the first time: HoloViews drew it from ``self._drawn``."""
-        if isinstance(self._drawn, PlotFrame):
-            plot.assume(self._drawn)
 
     @property
     def pane(self) -> pn.viewable.Viewable | None:
@@ -253,32 +125,20 @@ class Component(Registered, pn.viewable.Viewer):
         """Release the feed reader: the last one out stops a shared feed."""
         self._reader.close()
 
-    def _view(self) -> pn.viewable.Viewable:
-        """The Panel object shown; plots show their HoloViews element."""
-        size = {"sizing_mode": "stretch_both", "min_height": self.height} if self.fill else {
-            "sizing_mode": "stretch_width", "height": self.height}  # fmt: skip
-        return pn.pane.HoloViews(self.element, linked_axes=False, **size)
+    def _sizing(self) -> dict:
+        """Panel sizing of the component's own view."""
+        if self.fill:
+            return {"sizing_mode": "stretch_both", "min_height": self.height, "height": None}
+        return {"sizing_mode": "stretch_width", "height": self.height, "min_height": None}
 
     def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
-        """What the page shows around the plot's pane: its title (and controls, if any)."""
-        if self._header is None:
-            return pane
-        sizing = "stretch_both" if self.fill else "stretch_width"
-        return pn.Column(self._header_pane(), pane, sizing_mode=sizing, margin=0)
-
-    def _header_pane(self) -> pn.viewable.Viewable:
-        return pn.pane.Bokeh(self._header.model, sizing_mode="stretch_width",
-                             height=theme.HEADING_HEIGHT, margin=0)  # fmt: skip
+        """What the page shows around the component's own view (a title, controls)."""
+        return pane
 
     def __panel__(self) -> pn.viewable.Viewable:
         doc = pn.state.curdoc
         compat.prepare_page(doc)
         if self._pane is None:
-            if self.titled:
-                self._header = LiveHTML(margin=0, height=theme.HEADING_HEIGHT,
-                                        sizing_mode="stretch_width",
-                                        css_classes=["dashkit-heading"])  # fmt: skip
-                self._set_heading(self.title_text())
             self._pane = self._view()
             self._shown_panel = self._around(self._pane)
         # A server session's document is known now; redraws run on that
@@ -290,118 +150,39 @@ class Component(Registered, pn.viewable.Viewer):
             SessionRefresh.join_when_rendered(self)
         return self._shown_panel
 
+    # -- live parameters ---------------------------------------------------------------
 
-CORNERS = ("left", "bottom", "right", "top")
-"""The corner columns of rectangles: HoloViews' key dimensions take Bokeh's
-glyph names, so the data source holds each corner once (under other names
-HoloViews adds a second copy of every corner for the hover)."""
+    def _param_changed(self, *events) -> None:
+        if self._pane is None:
+            return  # drawn from the new values when first shown
+        if any(e.name in self.style_params for e in events):
+            self._restyle()
+        self._redraw_now()
 
+    def _redraw_now(self) -> None:
+        """Redraw in every document the component is shown in, each on its own loop."""
+        for doc in compat.documents_of(self._pane):
+            if compat.served(doc):
+                doc.add_next_tick_callback(partial(self._redraw_in, doc))
+            else:
+                self._redraw_in(doc)
 
-def rectangles(columns: Mapping[str, np.ndarray], vdims: list[str]) -> hv.Rectangles:
-    """A ``hv.Rectangles`` of frame columns :data:`CORNERS` and ``vdims``.
-
-    The value dimensions only colour the glyph and fill the hover; they get a
-    declared range, and text stays in numpy arrays (a pandas string column is
-    taken as categorical), so HoloViews does not scan them, often tens of
-    thousands of strings, whenever it draws."""
-    data = {k: np.asarray(columns[k]) for k in (*CORNERS, *vdims)}
-    return hv.Rectangles(data, list(CORNERS), [hv.Dimension(v, range=(0, 1)) for v in vdims])
-
-
-def rectangle_columns(left, bottom, right, top, **vdims) -> dict[str, np.ndarray]:
-    """Frame columns of rectangles: the :data:`CORNERS`, then ``vdims``."""
-    corners = (np.asarray(v, dtype=float) for v in (left, bottom, right, top))
-    return {**dict(zip(CORNERS, corners, strict=True)),
-            **{k: np.asarray(v) for k, v in vdims.items()}}  # fmt: skip
+    def _redraw_in(self, doc) -> None:
+        with set_curdoc(doc):
+            SessionRefresh.redraw([self])
 
 
-def worker_names(workers) -> list[str]:
-    """The ``name`` of each row of a workers frame, as text (converted in bulk:
-    element by element, a 1,000-worker frame took milliseconds per plot)."""
-    return workers["name"].astype(str).tolist()
+class Widget(Component):
+    """Base of the components that are a line or a control of the page, not a plot.
 
+    A widget builds its Panel objects in :meth:`_view`, moves each poll into
+    them in :meth:`show` and gives a file a Bokeh model in :meth:`export_model`.
 
-def label_ticks(labels: list[str], positions=None, most: int = 40) -> tuple:
-    """Y ticks naming each bar, shortened to fit the room every plot keeps for
-    them (the full name is in the hover); none when there are more than ``most``."""
-    if len(labels) > most:
-        return ()
-    positions = range(len(labels)) if positions is None else positions
-    return tuple(zip(positions, map(theme.short_label, labels), strict=True))
+    Example
+    -------
+    >>> from dashkit.components import FeedStatus
+    >>> issubclass(FeedStatus, Widget)
+    True
+    """
 
-
-_STYLED: weakref.WeakSet = weakref.WeakSet()
-
-
-def color_from_columns(plot, _element) -> None:
-    """Hook: fill from the frame's ``color`` and ``alpha`` columns as they are.
-
-    With ``.opts(color="color")`` HoloViews draws one constant colour when all
-    rows share one at render time, which a live update of the columns could
-    not change; it also scans the column for its unique values."""
-    glyph = plot.handles["glyph"]
-    glyph.fill_color = field("color")
-    glyph.line_color = field("color")
-    glyph.fill_alpha = field("alpha")
-
-
-def headed(figure) -> None:
-    """A plot shown under its title line (a page, a notebook cell, a file): no
-    title of its own, and the toolbar inside the plot while the pointer is over
-    it, so no row of the plot is left for either."""
-    figure.title.visible = False
-    figure.toolbar_inner = True
-    figure.toolbar.autohide = True
-
-
-def _weak(hook):
-    """``hook``, holding its component weakly when it is a method of one.
-
-    HoloViews keeps every element's options, hooks included, in a store for
-    the whole process, cleaned when the element is collected: a hook holding
-    its component, which holds the element, would keep every page's
-    components alive after the page has closed."""
-    if not inspect.ismethod(hook):
-        return hook
-    method = weakref.WeakMethod(hook)
-
-    def weak_hook(plot, element):
-        bound = method()
-        if bound is not None:
-            bound(plot, element)
-
-    return weak_hook
-
-
-def _chrome(palette: theme.Palette, label_room: int, output_backend: str, component_type: str):
-    def hook(plot, _element):
-        figure = plot.state
-        if figure in _STYLED:  # HoloViews runs hooks on every update; style once
-            return
-        _STYLED.add(figure)
-        # Names the plot in any document: doc.select_one({"name": "dashkit-cpu"}).
-        figure.name = f"dashkit-{component_type}"
-        # HoloViews asks for WebGL by default.
-        figure.output_backend = output_backend
-        # Room for the longest (shortened) label, so a settled page never resizes.
-        figure.min_border_left = label_room
-        # Titles start at the plot's left edge, over the labels' room, not at
-        # the frame's: narrow plots then show their whole title.
-        figure.title.offset = -(label_room - 10)
-        figure.border_fill_color = palette.background
-        figure.outline_line_color = None
-        figure.title.text_color = palette.text
-        for axis in (*figure.xaxis, *figure.yaxis):
-            axis.axis_label_text_color = palette.text
-            axis.major_label_text_color = palette.text
-        for grid in (*figure.xgrid, *figure.ygrid):
-            grid.grid_line_color = palette.grid
-        figure.toolbar.logo = None
-        # Live updates set the y ticks on this one ticker: a model made during
-        # a live update could reach the browser after the change that uses it.
-        for axis in figure.yaxis:
-            if not isinstance(axis.ticker, FixedTicker):
-                axis.ticker = FixedTicker(ticks=[])
-                axis.major_label_overrides = {}
-
-    return hook
+    __abstract = True

@@ -310,3 +310,8 @@ def give_session_to(session: ServerSession, handler: DocHandler) -> None:
         handler.request, arguments=payload["arguments"], cookies=payload["cookies"],
         headers=payload["headers"],
     )  # fmt: skip
+
+
+def documents_of(view: Viewable) -> set[Document]:
+    """The documents ``view`` has been rendered into (pages, notebook cells)."""
+    return {model.document for model, _parent in view._models.values()} - {None}

@@ -19,15 +19,15 @@ import param
 from bokeh.models import AdaptiveTicker, NumeralTickFormatter
 
 from dashkit import theme
-from dashkit.components.base import (
-    Component,
+from dashkit.components.live import PlotFrame
+from dashkit.components.plot import (
+    Plot,
     color_from_columns,
     label_ticks,
     rectangle_columns,
     rectangles,
     worker_names,
 )
-from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
 
 _HOVER_FIELDS = [
@@ -93,7 +93,7 @@ def count_ticks(most: int, ticks: int = 5) -> list[int]:
     return [int(step * i) for i in range(int(np.ceil(most / step)) + 1)]
 
 
-class _MemoryBars(Component):
+class _MemoryBars(Plot):
     thresholds = param.ClassSelector(
         class_=theme.MemoryThresholds,
         default=theme.MemoryThresholds(),
@@ -104,19 +104,14 @@ class _MemoryBars(Component):
 
     __abstract = True
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self._dmap = self._streamed().opts(
+    def options(self) -> list:
+        return [
             hv.opts.Rectangles(
                 line_width=0, tools=["hover"], hover_tooltips=theme.tooltip(_HOVER_FIELDS),
                 ylabel="", xlabel="", **self._style(color_from_columns, binary_bytes_axis),
             ),
             hv.opts.VLine(color=theme.RED, line_dash="dashed"),
-        )  # fmt: skip
-
-    @property
-    def element(self) -> hv.DynamicMap:
-        return self._dmap
+        ]  # fmt: skip
 
     def draw(self, frame: PlotFrame) -> hv.Overlay:
         limit = frame.marks.get(1)

@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from dashkit import theme
-from dashkit.components.base import (
-    Component,
+from dashkit.components.live import PlotFrame
+from dashkit.components.plot import (
+    Plot,
     color_from_columns,
     label_ticks,
     rectangle_columns,
     rectangles,
     worker_names,
 )
-from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
 
 _VDIMS = ["color", "alpha", "worker", "state", "value_text"]
@@ -35,7 +35,7 @@ def worker_state(workers: pd.DataFrame) -> np.ndarray:
     return state
 
 
-class WorkerBars(Component):
+class WorkerBars(Plot):
     """Base of the per-worker bar plots: subclasses say which value and how to read it."""
 
     #: Label of the value in tooltips.
@@ -45,18 +45,13 @@ class WorkerBars(Component):
 
     __abstract = True
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self._dmap = self._streamed().opts(
+    def options(self) -> list:
+        return [hv.opts.Rectangles(
             line_width=0, tools=["hover"],
             hover_tooltips=theme.tooltip(
                 [("Worker", "worker"), (self.value_label, "value_text"), ("State", "state")]),
             xlabel=self.axis_label, ylabel="", **self._style(color_from_columns),
-        )  # fmt: skip
-
-    @property
-    def element(self) -> hv.DynamicMap:
-        return self._dmap
+        )]  # fmt: skip
 
     def values(self, workers: pd.DataFrame) -> np.ndarray:
         """The bar length of each worker."""

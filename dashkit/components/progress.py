@@ -19,15 +19,15 @@ import pandas as pd
 import param
 
 from dashkit import schema, theme
-from dashkit.components.base import (
+from dashkit.components.live import PlotFrame
+from dashkit.components.plot import (
     CORNERS,
-    Component,
+    Plot,
     color_from_columns,
     label_ticks,
     rectangle_columns,
     rectangles,
 )
-from dashkit.components.live import PlotFrame
 from dashkit.feed import FeedView
 
 _VDIMS = ["color", "alpha", "prefix", "state", "count", "done_text"]
@@ -49,7 +49,7 @@ def _hatch(pattern: str, color: str):
     return hook
 
 
-class Progress(Component):
+class Progress(Plot):
     """Task progress per prefix, with totals per state in the title.
 
     Example
@@ -72,9 +72,8 @@ class Progress(Component):
 
     frame_params: ClassVar[tuple[str, ...]] = ("max_prefixes", "scale")
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self._dmap = self._streamed().opts(
+    def options(self) -> list:
+        return [
             hv.opts.Labels(text_align="left", text_font_size="9pt",
                            text_color=theme.PALETTES[self.theme].text),
             hv.opts.Rectangles(
@@ -87,11 +86,7 @@ class Progress(Component):
                                  line_width=0)
               for state, (pattern, color) in theme.PROGRESS_HATCHES.items()),
             hv.opts.Overlay(**self._style()),
-        )  # fmt: skip
-
-    @property
-    def element(self) -> hv.DynamicMap:
-        return self._dmap
+        ]  # fmt: skip
 
     def rows(self, progress: pd.DataFrame | None = None) -> pd.DataFrame:
         """The prefixes drawn, largest first, with an ``other (N)`` row for the rest."""

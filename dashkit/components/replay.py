@@ -9,14 +9,15 @@ import panel as pn
 import param
 from bokeh.models import Div
 
-from dashkit.components.base import Component
+from dashkit import theme
+from dashkit.components.base import Widget
 from dashkit.feed import FeedView
 from dashkit.sources.replay import ReplaySource
 
 SPEEDS = [0.5, 1, 2, 5, 10, 50, 100]
 
 
-class ReplayControl(Component):
+class ReplayControl(Widget):
     """Play/pause, speed and a time slider for a feed whose source is a
     :class:`~dashkit.sources.replay.ReplaySource`.
 
@@ -30,7 +31,6 @@ class ReplayControl(Component):
     """
 
     component_type = "replay_control"
-    titled = False
 
     height = param.Integer(default=60, bounds=(30, None), doc="Height in pixels.")
     period = param.Integer(
@@ -70,7 +70,8 @@ class ReplayControl(Component):
             state = "ended"
         path = html.escape(str(source.path), quote=True)
         return (
-            f'<span class="dashkit-replay" data-state="{state}" title="{path}">replay of '
+            f'<span class="dashkit-replay" data-state="{state}" title="{path}" '
+            f'style="color:{theme.PALETTES[self.theme].text}">replay of '
             f"<b>{html.escape(Path(source.path).name)}</b>: {source.position:,.1f} s of "
             f"{source.duration:,.1f} s, {source.speed:g}×</span>"
         )
@@ -84,6 +85,10 @@ class ReplayControl(Component):
     def _view(self) -> pn.viewable.Viewable:
         return pn.Row(self._play, self._speed, self._slider, self._label,
                       sizing_mode="stretch_width", height=self.height)  # fmt: skip
+
+    def _restyle(self) -> None:
+        super()._restyle()
+        self._label.object = self.text()
 
     def export_model(self) -> Div:
         return Div(text=self.text(), sizing_mode="stretch_width")

@@ -9,14 +9,14 @@ import param
 from bokeh.models import Div
 
 from dashkit import theme
-from dashkit.components.base import Component
+from dashkit.components.base import Widget
 from dashkit.components.live import LiveHTML
 from dashkit.feed import FeedView
 
 _STATE_COLORS = {"connected": theme.GREEN, "degraded": theme.ORANGE}
 
 
-class FeedStatus(Component):
+class FeedStatus(Widget):
     """A dot and a line saying whether the feed reaches its cluster, and what it
     holds: workers, task-stream rows, rows dropped, and tasks erred (in red).
 
@@ -26,7 +26,6 @@ class FeedStatus(Component):
     """
 
     component_type = "feed_status"
-    titled = False
 
     height = param.Integer(default=40, bounds=(20, None), doc="Height in pixels.")
 
@@ -53,8 +52,10 @@ class FeedStatus(Component):
                     if erred else "")  # fmt: skip
         return (
             f'<span class="dashkit-state" data-state="{state}" style="color:{color}">'
-            f'&#9679;</span> <span class="dashkit-status-text"><b>{detail}</b> · '
-            f"{len(view.workers)} workers · {view.tasks_total:,} task-stream rows{dropped}"
+            f'&#9679;</span> <span class="dashkit-status-text" '
+            f'style="color:{theme.PALETTES[self.theme].text}"><b>{detail}</b> · '
+            f"{theme.count(len(view.workers), 'worker')} · "
+            f"{theme.count(view.tasks_total, 'task-stream row')}{dropped}"
             f"{failures}</span>"
         )
 
@@ -69,5 +70,12 @@ class FeedStatus(Component):
     def export_model(self) -> Div:
         return Div(text=self.text(), sizing_mode="stretch_width")
 
+    def _restyle(self) -> None:
+        super()._restyle()
+        self._line.model.height = self.height
+        self._line.set(self.text())
+
     def show(self, view: FeedView) -> None:
-        self._line.set(self.feed.derive(("FeedStatus",), lambda v, _: self.text(v), view))
+        # Once per poll for every status line of the same theme.
+        text = self.feed.derive(("FeedStatus", self.theme), lambda v, _: self.text(v), view)
+        self._line.set(text)

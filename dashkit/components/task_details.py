@@ -26,7 +26,7 @@ import param
 from bokeh.models import Div
 
 from dashkit import theme
-from dashkit.components.base import Component
+from dashkit.components.base import Widget
 from dashkit.components.task_stream import TaskStream
 from dashkit.feed import FeedView
 
@@ -35,7 +35,7 @@ _EMPTY = '<p class="dashkit-note">Click a task in the task stream to see its sto
 _DEPENDENCIES_SHOWN = 5
 
 
-class TaskDetails(Component):
+class TaskDetails(Widget):
     """A card with everything known about one task of the task stream.
 
     Example
@@ -46,10 +46,11 @@ class TaskDetails(Component):
     """
 
     component_type = "task_details"
-    titled = False  # the card has its own
     state_params = ("task", "task_stream")
 
     height = param.Integer(default=260, bounds=(60, None), doc="Card height in pixels.")
+    title = param.String(default=None, allow_None=True,
+                         doc="The card's title; None: 'Task details'.")
     task_stream = param.ClassSelector(
         class_=TaskStream, default=None, allow_None=True,
         doc="The task stream whose clicks the card shows; a layout links the one on "
@@ -204,7 +205,7 @@ class TaskDetails(Component):
         source = moved["source"]
         held = [d for d in info.get("dependencies", []) if source in d["who_has"]]
         sizes = [d["nbytes"] for d in held if d["nbytes"] is not None]
-        size = f": {_count(len(held), 'dependency', 'dependencies')} held there"
+        size = f": {theme.count(len(held), 'dependency', 'dependencies')} held there"
         if sizes:
             size += f", {theme.format_bytes(sum(sizes))}"
         return f"<p>Moved from <b>{_e(source)}</b> to <b>{_e(task['worker'])}</b>{size}.</p>"
@@ -226,9 +227,9 @@ class TaskDetails(Component):
         if info.get("n_dependencies"):
             names = ", ".join(_e(d["key"]) for d in deps[:_DEPENDENCIES_SHOWN])
             more = info["n_dependencies"] - min(len(deps), _DEPENDENCIES_SHOWN)
-            said.append(f"{_count(info['n_dependencies'], 'dependency', 'dependencies')} ({names}"
-                        f"{f' and {more} more' if more > 0 else ''})")  # fmt: skip
-        said.append(_count(info.get("n_dependents", 0), "dependent", "dependents"))
+            counted = theme.count(info["n_dependencies"], "dependency", "dependencies")
+            said.append(f"{counted} ({names}{f' and {more} more' if more > 0 else ''})")
+        said.append(theme.count(info.get("n_dependents", 0), "dependent", "dependents"))
         return f'<p class="dashkit-scheduler">Scheduler: {" · ".join(said)}.</p>'
 
     # -- component --------------------------------------------------------------
@@ -239,15 +240,21 @@ class TaskDetails(Component):
         return self._html.object
 
     def _view(self) -> pn.viewable.Viewable:
-        size = {"sizing_mode": "stretch_both", "min_height": self.height} if self.fill else {
-            "sizing_mode": "stretch_width", "height": self.height}  # fmt: skip
-        palette = theme.PALETTES[self.theme]
+        self._title_pane = pn.pane.HTML(self._title_html(), margin=(0, 0, 4, 0))
         return pn.Column(
-            pn.pane.HTML(self._title_html(), margin=(0, 0, 4, 0)),
-            self._search, self._html, scroll=True, css_classes=["dashkit-task-card"],
-            visible=self.task is not None or not self.hidden_until_chosen,
-            styles={"background": palette.background, "color": palette.text}, **size,
+            self._title_pane, self._search, self._html, scroll=True,
+            css_classes=["dashkit-task-card"], styles=self._colors(),
+            visible=self.task is not None or not self.hidden_until_chosen, **self._sizing(),
         )  # fmt: skip
+
+    def _colors(self) -> dict:
+        palette = theme.PALETTES[self.theme]
+        return {"background": palette.background, "color": palette.text}
+
+    def _restyle(self) -> None:
+        super()._restyle()
+        self._pane.styles = self._colors()
+        self._title_pane.object = self._title_html()
 
     def _title_html(self) -> str:
         return f"<b>{_e(self.title or 'Task details')}</b>"
@@ -270,10 +277,6 @@ class TaskDetails(Component):
         counted = f"{len(self.feed.errors):,} erred tasks; the newest" if len(
             self.feed.errors) > most else "Erred tasks"  # fmt: skip
         return f'{title}<p>{counted}:</p><ul class="dashkit-erred-list">{items}</ul>'
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _e(value) -> str:

@@ -48,8 +48,8 @@ from bokeh.events import LODStart, RangesUpdate, Reset, Tap
 
 from dashkit import raster
 from dashkit.components import compat, task_hover
-from dashkit.components.base import Component, color_from_columns, rectangles
 from dashkit.components.live import LivePlot
+from dashkit.components.plot import Plot, color_from_columns, rectangles
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 
@@ -79,7 +79,7 @@ class Window:
         return self.history.quads(self.first, self.last)
 
 
-class TaskStream(Component):
+class TaskStream(Plot):
     """The task stream of the whole run: quads when sparse, datashader when dense.
 
     Example
@@ -142,6 +142,9 @@ class TaskStream(Component):
         self._recent = hv.streams.Pipe(data=None)
         self._drawn_window: Window | None = None
         self._export_size: tuple[int, int] | None = None  # (width, height) while exporting
+        self._span: pn.widgets.RadioButtonGroup | None = None  # on a page
+
+    def _make_element(self) -> hv.DynamicMap:
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
         recent = recent.opts(**_RECENT_OPTIONS)
         history = hv.DynamicMap(
@@ -162,14 +165,10 @@ class TaskStream(Component):
         )  # fmt: skip
         self._range.source = recent
         self._size.source = recent
-        self._dmap = (history * recent * hover).opts(
-            hv.opts.Overlay(title=self.title or "Task stream", **self._style())
-        )
-        self.param.watch(self._on_span, "span")
+        return history * recent * hover
 
-    @property
-    def element(self) -> hv.Overlay:
-        return self._dmap
+    def options(self) -> list:
+        return [hv.opts.Overlay(title=self.title or "Task stream", **self._style())]
 
     @property
     def following(self) -> bool:
@@ -220,20 +219,25 @@ class TaskStream(Component):
         return self.title or "Task stream"
 
     def _around(self, pane: pn.viewable.Viewable) -> pn.viewable.Viewable:
-        span = pn.widgets.RadioButtonGroup.from_param(
-            self.param.span, options={f"Last {self.window:g} s": "window", "Whole run": "run"},
-            name="", color="light", variant="outline", height=30, margin=(0, 10),
+        self._span = pn.widgets.RadioButtonGroup.from_param(
+            self.param.span, options=self._span_options(), name="", color="light",
+            variant="outline", height=30, margin=(0, 10),
         )  # fmt: skip
         sizing = "stretch_both" if self.fill else "stretch_width"
         # The title shares the row of the buttons.
-        title = self._header_pane() if self._header is not None else pn.layout.HSpacer()
-        return pn.Column(pn.Row(title, span, height=30, sizing_mode="stretch_width"),
-                         pane, sizing_mode=sizing)  # fmt: skip
+        return pn.Column(pn.Row(self._header_pane(), self._span, height=30,
+                                sizing_mode="stretch_width"), pane, sizing_mode=sizing)  # fmt: skip
 
-    def _on_span(self, _event) -> None:
-        self._following = True
-        if self.live_plots():
-            self.update()
+    def _span_options(self) -> dict:
+        return {f"Last {self.window:g} s": "window", "Whole run": "run"}
+
+    def _param_changed(self, *events) -> None:
+        names = {e.name for e in events}
+        if names & {"span", "window"}:
+            self._following = True  # choosing what to follow follows it
+        if "window" in names and self._span is not None:
+            self._span.options = self._span_options()
+        super()._param_changed(*events)
 
     def _style(self, *hooks, label_room: int = 10) -> dict:
         # No y axis: no labels to keep room for.
