@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
+from bokeh.client import pull_session
 from bokeh.document import Document
 from bokeh.models import GlyphRenderer, HoverTool, Plot
 
@@ -85,3 +87,16 @@ def file_document(page: str) -> Document:
     # Bokeh escapes the JSON for the page; BokehJS unescapes it before parsing.
     (doc_json,) = json.loads(html.unescape(found.group(1))).values()
     return Document.from_json(doc_json)
+
+
+def pulled(url: str) -> Document:
+    """The document of a new session of ``url``, pulled over its websocket as a
+    browser pulls it. On a thread of its own: Bokeh's client runs an event
+    loop, and a test's thread may be running one already (Playwright's)."""
+
+    def pull() -> Document:
+        with pull_session(url=url) as session:
+            return session.document
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(pull).result(timeout=120)

@@ -9,7 +9,6 @@ import types
 
 import numpy as np
 import pytest
-from bokeh.client import pull_session
 from bokeh.document import Document
 
 from dashkit.components import Component, Plot
@@ -18,7 +17,7 @@ from dashkit.feed import Feed
 from dashkit.layouts import Layout
 from dashkit.sources import SyntheticSource
 from tests.conftest import ROOT, serve_in_thread, wait_for
-from tests.figures import file_document, look
+from tests.figures import file_document, look, pulled
 from tests.helpers import answers
 from tests.test_replay import synthetic_recording
 
@@ -113,11 +112,10 @@ def test_a_served_page_shows_it(example):
     try:
         url = f"http://127.0.0.1:{port}/threads"
         wait_for(lambda: answers(url), timeout=60, what="the page")
-        with pull_session(url=url) as session:
-            figure = session.document.select_one({"name": NAME})
-            assert figure is not None
-            assert len(drawn(figure)) == 5
-            assert figure.yaxis[0].major_label_overrides, "workers named on the axis"
+        figure = pulled(url).select_one({"name": NAME})
+        assert figure is not None
+        assert len(drawn(figure)) == 5
+        assert figure.yaxis[0].major_label_overrides, "workers named on the axis"
     finally:
         server.stop()
 

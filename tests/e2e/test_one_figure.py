@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from bokeh.client import pull_session
 from bokeh.document import Document
 
 from dashkit.export import render_html
 from dashkit.individual import PAGES
 from dashkit.layouts import Layout
 from tests.conftest import ROOT
-from tests.figures import dashkit_figures, file_document, look
+from tests.figures import dashkit_figures, file_document, look, pulled
 from tests.helpers import dashkit_server
 
 SPECS = sorted(p.stem for p in (ROOT / "layouts").glob("*.yaml"))
@@ -39,12 +38,6 @@ def exported(spec: dict) -> Document:
     finally:
         for feed in layout.all_feeds():
             feed.stop()
-
-
-def pulled(url: str) -> Document:
-    """The document of a new session of ``url``, pulled as a browser pulls it."""
-    with pull_session(url=url) as session:
-        return session.document
 
 
 @pytest.fixture(scope="module")
