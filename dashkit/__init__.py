@@ -1,6 +1,6 @@
 """dashkit: composable Panel/HoloViews components for watching a Dask cluster.
 
-Data flows one way: Source -> Feed -> Component -> Layout (see DESIGN).
+Data flows one way: Source -> Feed -> Component -> Layout (docs/architecture.md).
 
 >>> from dashkit import Feed, SyntheticSource
 >>> feed = Feed(SyntheticSource(seed=0, start_time=0.0))

@@ -1,7 +1,7 @@
 """Colours, thresholds, formatters and tooltips: defined once, used by every component.
 
-The colour rules follow the Dask dashboard (see the reference spec, section 2)
-so that a Dask user reads dashkit plots the same way:
+The colour rules follow the Dask dashboard, so that a Dask user reads
+dashkit plots the same way:
 
 * memory bars: blue, orange from ``min(target, spill)`` of the limit, red from
   ``terminate`` of the limit or when the worker is not running; segments

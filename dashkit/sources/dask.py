@@ -1,6 +1,6 @@
 """DaskSource: live telemetry from a Dask scheduler.
 
-How the data is fetched (see DESIGN.md, "Getting data from a Dask scheduler"):
+How the data is fetched:
 
 * On connect, :class:`~dashkit.sources.scheduler_side.SnapshotPlugin` is sent
   to the scheduler *by value* and registered once (idempotently). It turns on

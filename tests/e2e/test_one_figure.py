@@ -4,16 +4,24 @@ file (axis labels, tick formatters and labels, glyph styles, hover, toolbar)."""
 
 from __future__ import annotations
 
+import io
+import subprocess
+
+import numpy as np
 import pytest
 import yaml
 from bokeh.document import Document
+from PIL import Image
 
 from dashkit.export import render_html
 from dashkit.individual import PAGES
 from dashkit.layouts import Layout
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
+from tests.e2e.conftest import wait_until
+from tests.e2e.test_replay_served import replay_label
 from tests.figures import dashkit_figures, file_document, look, pulled
-from tests.helpers import dashkit_server
+from tests.helpers import BIN, Served, artifact, dashkit_server
+from tests.test_replay import synthetic_recording
 
 SPECS = sorted(p.stem for p in (ROOT / "layouts").glob("*.yaml"))
 SYNTHETIC = {"type": "synthetic", "seed": 1, "n_workers": 8}
@@ -96,3 +104,78 @@ def test_a_notebook_cell_draws_each_plot_as_the_export_does():
             assert_same_look(dashkit_figures(doc), written, f"a cell of {component.name}")
     finally:
         layout.feed.stop()
+
+
+#: JS, a function of a plot's name: its rectangle on the screen once scrolled
+#: into view (null: no such plot drawn).
+PLOT_BOX = """(name) => {
+    for (const root of Bokeh.index) for (const view of root.owner.all_views()) {
+        if (!view.frame || view.model.name !== name) continue;
+        view.el.scrollIntoView({block: "center"});
+        const r = view.el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }
+    return null;
+}"""
+#: JS: the names of the dashkit plots drawn.
+PLOT_NAMES = """() => [...new Set([...Bokeh.index].flatMap(root => [...root.owner.all_views()])
+    .map(view => view.model.name).filter(name => name && name.startsWith("dashkit-")))]"""
+
+#: Mean difference of two plots' pixels (0-1) above which they do not look
+#: alike: both shrunk to one size, where axis labels placed a few pixels apart
+#: (the page's and the file's plots differ in width) count for little and a
+#: bar of another colour or length for much.
+UNLIKE = 0.05
+
+
+def plot_images(page) -> dict[str, Image.Image]:
+    """A screenshot of each dashkit plot the page draws, by name."""
+    images = {}
+    for name in page.page.evaluate(PLOT_NAMES):
+        box = page.page.evaluate(PLOT_BOX, name)
+        if box is not None:
+            shot = page.page.screenshot(clip=box)
+            images[name] = Image.open(io.BytesIO(shot)).convert("RGB")
+    return images
+
+
+def unlike(a: Image.Image, b: Image.Image) -> float:
+    size = (48, 24)
+    return float(np.abs(np.asarray(a.resize(size, Image.BOX), float)
+                        - np.asarray(b.resize(size, Image.BOX), float)).mean() / 255)  # fmt: skip
+
+
+def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(open_page,
+                                                                              tmp_path):
+    recording = tmp_path / "run.dkrec"
+    synthetic_recording(recording, snapshots=12)
+    port = free_port()
+    server = Served([str(BIN / "dashkit"), "serve", "--replay", str(recording), "--port",
+                     str(port)], port, "status", tmp_path)  # fmt: skip
+    try:
+        server.wait()
+        page = open_page("one-figure-served")
+        page.goto(server.url)
+        wait_until(lambda: replay_label(page)[0] == "ended", timeout=60, what="the replay ended")
+        # Every plot drawn from the last poll: the progress title holds its totals.
+        wait_until(lambda: page.plot("Progress")["rows"][0] > 0, what="progress drawn")
+        page.page.wait_for_timeout(1500)  # two more redraw rounds after the last poll
+        served = plot_images(page)
+    finally:
+        server.stop()
+    out = tmp_path / "report.html"
+    subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(recording), "-o", str(out)],
+                   check=True, capture_output=True, cwd=tmp_path)  # fmt: skip
+    page = open_page("one-figure-file")
+    page.goto(out.as_uri())
+    wait_until(lambda: page.canvases_painted(), what="the file's plots painted")
+    page.page.wait_for_timeout(500)
+    written = plot_images(page)
+    shown = [name for name in served if name in written]
+    assert len(shown) >= 5, f"plots on both: {shown}"
+    for name in shown:
+        served[name].save(artifact(f"one-figure-{name}-page.png"))
+        written[name].save(artifact(f"one-figure-{name}-file.png"))
+    differences = {name: round(unlike(served[name], written[name]), 3) for name in shown}
+    print("pixel differences, page against file:", differences)
+    assert max(differences.values()) < UNLIKE, differences
