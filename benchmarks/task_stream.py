@@ -65,7 +65,7 @@ def dense(n_rows: int) -> dict:
     stream = TaskStream(feed=feed, height=HEIGHT, raster_period=0)
     history = feed.history
     x_range = (0.0, history.extent(history.oldest, history.total)[1])
-    y_range = (-0.5, history.n_rows - 0.5)
+    y_range = (-0.5, history.n_lanes - 0.5)
     times = []
     for i in range(3):
         began = time.perf_counter()

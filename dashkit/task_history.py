@@ -6,7 +6,7 @@ index into :data:`dashkit.theme.CLASS_COLORS`) and its (worker, thread) pair.
 These live in the Feed's :class:`~dashkit.task_buffer.TaskBuffer`, beside the
 rows, so they are bounded and dropped with them. Pairs are drawn one row
 each, ordered by worker then thread; when a new pair sorts between others the
-rows move and :attr:`TaskHistory.layout` counts up.
+rows move and :attr:`TaskHistory.lane_changes` counts up.
 
 Pages read it through bounded cursor reads: :meth:`TaskHistory.quads` gives
 the columns of rows ``first..last`` as the task stream draws them, and
@@ -158,7 +158,7 @@ class TaskHistory:
         self.buffer = buffer
         self.origin: float | None = None  # epoch seconds of x = 0
         self.pairs: dict[tuple[str, int], int] = {}
-        self.layout = 0
+        self.lane_changes = 0  # counts up when existing lanes move
         self._pair_row = np.empty(0, np.float64)  # pair index -> row
         self._quads = _Cache(8)
         self._images = _Cache(8)
@@ -199,7 +199,7 @@ class TaskHistory:
             for row, pair in enumerate(sorted(self.pairs, key=natural)):
                 self._pair_row[self.pairs[pair]] = row
             if not np.array_equal(before, self._pair_row[: before.size]):
-                self.layout += 1  # existing rows moved
+                self.lane_changes += 1  # existing lanes moved
         lookup = np.array([self.pairs[p] for p in pairs], dtype=np.int32)
         return lookup[codes]
 
@@ -216,8 +216,8 @@ class TaskHistory:
         return self.buffer.oldest
 
     @property
-    def n_rows(self) -> int:
-        """Rows of the plot: (worker, thread) pairs seen."""
+    def n_lanes(self) -> int:
+        """Lanes of the plot, one per (worker, thread) pair seen."""
         return len(self.pairs)
 
     def __len__(self) -> int:
@@ -234,7 +234,7 @@ class TaskHistory:
         reading the same rows share the result."""
         with self._lock:
             first = max(first, self.oldest)
-            key = (self.layout, first, last)
+            key = (self.lane_changes, first, last)
             return self._quads.get(key, lambda: self._quads_at(range(first, last)))
 
     def _quads_at(self, cursors: np.ndarray | range) -> dict[str, np.ndarray]:
@@ -293,7 +293,8 @@ class TaskHistory:
         viewing the same range after a poll share one aggregation."""
         with self._lock:
             last = self.total if last is None else min(max(last, self.oldest), self.total)
-            key = (self.total, self.layout, last, tuple(x_range), tuple(y_range), width, height)
+            key = (self.total, self.lane_changes, last, tuple(x_range), tuple(y_range), width,
+                   height)  # fmt: skip
             return self._images.get(
                 key, lambda: self._image_of(x_range, y_range, width, height, last)
             )
@@ -312,7 +313,7 @@ class TaskHistory:
         (the newest) whose middle is nearest."""
         with self._lock:
             row = round(y)
-            if not self.pairs or abs(y - row) > raster.BAR / 2 or not 0 <= row < self.n_rows:
+            if not self.pairs or abs(y - row) > raster.BAR / 2 or not 0 <= row < self.n_lanes:
                 return None
             pair = int(np.flatnonzero(self._pair_row == row)[0])
             cols = self.buffer.columns(["x0", "x1", "pair"], range(self.oldest, self.total))

@@ -126,7 +126,7 @@ def test_one_hover_tool_covers_the_rectangles_over_old_history():
     lo, hi = history.extent(history.oldest, history.total - stream.dense_threshold)
     stream._stop_following(None)
     plot.set_range(plot.figure.x_range, (lo, (lo + hi) / 2))
-    stream._range.event(x_range=(lo, (lo + hi) / 2), y_range=(-0.5, history.n_rows - 0.5))
+    stream._range.event(x_range=(lo, (lo + hi) / 2), y_range=(-0.5, history.n_lanes - 0.5))
     assert assert_named_right(stream, feed, HOVER) > 0
     quads = [r for r in plot.figure.renderers
              if isinstance(r, GlyphRenderer) and isinstance(r.glyph, Quad)]  # fmt: skip

@@ -64,12 +64,13 @@ _COLUMN_NAMES = dict.fromkeys(TaskHistory.QUAD_COLUMNS)
 
 
 @dataclass(frozen=True)
-class Window:
-    """The rows drawn as rectangles: cursors ``first..last`` of one history layout."""
+class NewestRows:
+    """The rows drawn as rectangles: cursors ``first..last`` of the history, its
+    lanes as arranged ``lane_changes`` times."""
 
     first: int
     last: int
-    layout: int
+    lane_changes: int
     generation: int
     history: TaskHistory
 
@@ -140,7 +141,7 @@ class TaskStream(Plot):
         self._range = hv.streams.RangeXY()
         self._size = hv.streams.PlotSize()
         self._recent = hv.streams.Pipe(data=None)
-        self._drawn_window: Window | None = None
+        self._drawn_newest: NewestRows | None = None
         self._export_size: tuple[int, int] | None = None  # (width, height) while exporting
         self._span: pn.widgets.RadioButtonGroup | None = None  # on a page
 
@@ -185,11 +186,11 @@ class TaskStream(Plot):
         """Whether part of the history is drawn as an image."""
         return self.n_rows > self.dense_threshold
 
-    def newest(self, view: FeedView) -> Window:
+    def newest(self, view: FeedView) -> NewestRows:
         """The newest ``dense_threshold`` rows of ``view``, as rectangles (shared)."""
         history = view.history
         first = max(history.oldest, view.tasks_total - self.dense_threshold)
-        return Window(first, view.tasks_total, history.layout, view.generation, history)
+        return NewestRows(first, view.tasks_total, history.lane_changes, view.generation, history)
 
     def export_element(self) -> hv.DynamicMap:
         """:attr:`element` over the whole history held: a file shows all of it."""
@@ -200,7 +201,7 @@ class TaskStream(Plot):
         """The whole history in a file: the newest rows as rectangles and, when
         dense, the rest as an image ``width`` pixels wide."""
         # Browsers refuse textures past a few thousand pixels a side.
-        self._export_size = (width, min(max(self.feed.history.n_rows, 1) * 8, 2048))
+        self._export_size = (width, min(max(self.feed.history.n_lanes, 1) * 8, 2048))
         try:
             return super().export_model()
         finally:
@@ -256,15 +257,16 @@ class TaskStream(Plot):
         plots = self.live_plots()
         if self._hidden_here(plots):
             return
-        window = self.newest(view)
+        newest = self.newest(view)
         if not plots or not all(p.fits_layer(RECENT, _COLUMN_NAMES) for p in plots):
-            drawn = self._drawn_window
-            if drawn is None or (drawn.last, drawn.layout) != (window.last, window.layout):
+            drawn = self._drawn_newest
+            moved = drawn is None or drawn.lane_changes != newest.lane_changes
+            if moved or drawn.last != newest.last:
                 self._recent.event(data=None)  # shown by HoloViews alone: redraw the newest
             return
         names = view.history.names()  # read after the view: it names all its rows
         for plot in plots:
-            self._stream(plot, window)
+            self._stream(plot, newest)
             task_hover.update_names(plot.figure, names)
             if self._following:
                 plot.set_range(plot.figure.x_range, self.followed_range(view))
@@ -272,7 +274,7 @@ class TaskStream(Plot):
             self._refresh_image(plot, view.history)
 
     def _attached(self, plot: LivePlot) -> None:
-        plot.memo["window"] = self._drawn_window  # what HoloViews drew
+        plot.memo["newest"] = self._drawn_newest  # what HoloViews drew
 
     def _name_hover(self, plot, _element) -> None:
         """Hook: one hover tool over the rectangles of every layer, naming what
@@ -292,22 +294,22 @@ class TaskStream(Plot):
             figure.on_event(Reset, self._follow)
             figure.on_event(Tap, self._tapped)
 
-    def _stream(self, plot: LivePlot, window: Window) -> None:
+    def _stream(self, plot: LivePlot, newest: NewestRows) -> None:
         """Send the rows ``plot`` does not have: new rows only, unless rows moved."""
-        drawn = plot.memo["window"]
-        same = (drawn is not None and drawn.generation == window.generation
-                and drawn.layout == window.layout)  # fmt: skip
+        drawn = plot.memo["newest"]
+        same = (drawn is not None and drawn.generation == newest.generation
+                and drawn.lane_changes == newest.lane_changes)  # fmt: skip
         # In a notebook cell rows streamed through Panel's comm reach BokehJS as
         # columns of different lengths (it warns, then fails with "Size
         # mismatch"), so a cell's rectangles are sent whole.
         streamable = not compat.in_notebook(plot.document)
-        if same and streamable and window.first <= drawn.last <= window.last:
-            if drawn.last < window.last:
-                rows = window.history.quads(drawn.last, window.last)
+        if same and streamable and newest.first <= drawn.last <= newest.last:
+            if drawn.last < newest.last:
+                rows = newest.history.quads(drawn.last, newest.last)
                 plot.stream(RECENT, rows, rollover=self.dense_threshold)
         else:  # rows moved, the history started over, or more is new than is kept
-            plot.replace(RECENT, window.columns)
-        plot.memo["window"] = window
+            plot.replace(RECENT, newest.columns)
+        plot.memo["newest"] = newest
 
     def _refresh_image(self, plot: LivePlot, history: TaskHistory) -> None:
         """Re-aggregate the history image when rows came or the range in view or
@@ -315,7 +317,7 @@ class TaskStream(Plot):
         figure = plot.figure
         x_range = (figure.x_range.start, figure.x_range.end)
         y_range = (figure.y_range.start, figure.y_range.end)
-        key = (id(history), history.total, history.layout, x_range, y_range,
+        key = (id(history), history.total, history.lane_changes, x_range, y_range,
                self._size.width, self._size.height)  # fmt: skip
         dense = len(history) > self.dense_threshold
         drawn = plot.memo.get("image")
@@ -367,11 +369,11 @@ class TaskStream(Plot):
 
     @staticmethod
     def _y_range(history: TaskHistory) -> tuple[float, float]:
-        return -0.5, max(history.n_rows, 1) - 0.5
+        return -0.5, max(history.n_lanes, 1) - 0.5
 
     def _draw_newest(self) -> hv.Rectangles:
-        self._drawn_window = self.newest(self.feed.view())
-        return rectangles(self._drawn_window.columns, _VDIMS)
+        self._drawn_newest = self.newest(self.feed.view())
+        return rectangles(self._drawn_newest.columns, _VDIMS)
 
     def _in_view(self, x_range, y_range) -> tuple:
         """The ranges this page's plot shows, for HoloViews' redraws of the image
