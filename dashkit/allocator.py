@@ -27,6 +27,9 @@ import ctypes
 import functools
 import gc
 import sys
+import time
+
+from tornado.ioloop import IOLoop
 
 M_MMAP_THRESHOLD = -3
 """glibc's ``mallopt`` parameter: blocks of at least this many bytes are
@@ -68,3 +71,22 @@ def release() -> bool:
         return False
     libc.malloc_trim(0)
     return True
+
+
+RELEASE_DELAY = 1.0
+"""Seconds after a session is discarded before freed memory is given back:
+Bokeh drops the session's document after its destroy callbacks, and pages
+that close together are released once."""
+
+_release_at = 0.0  # monotonic time of the release scheduled last
+
+
+def release_soon() -> None:
+    """Give freed memory back to the system :data:`RELEASE_DELAY` seconds from
+    now, on the current event loop; calls until then add nothing."""
+    global _release_at
+    now = time.monotonic()
+    # A time, not a flag: a release whose loop stopped first blocks none after it.
+    if now >= _release_at:
+        _release_at = now + RELEASE_DELAY
+        IOLoop.current().call_later(RELEASE_DELAY, release)

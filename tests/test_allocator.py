@@ -14,7 +14,6 @@ import psutil
 import pytest
 
 from dashkit import allocator
-from dashkit.components import refresh
 
 glibc = pytest.mark.skipif(allocator._glibc() is None, reason="glibc's allocator only")
 
@@ -74,18 +73,18 @@ def test_after_tune_large_blocks_stay_apart_from_the_heap():
 def test_pages_closing_together_release_memory_once(monkeypatch):
     released = []
     monkeypatch.setattr(allocator, "release", lambda: released.append(time.monotonic()))
-    monkeypatch.setattr(refresh, "RELEASE_DELAY", 0.05)
+    monkeypatch.setattr(allocator, "RELEASE_DELAY", 0.05)
 
     async def close_three_pages() -> None:
         began = time.monotonic()
         for _ in range(3):
-            refresh.release_memory_soon()
+            allocator.release_soon()
         while not released and time.monotonic() - began < 10:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)  # a second release would have come by now
         assert len(released) == 1
         assert released[0] - began >= 0.05
-        refresh.release_memory_soon()  # a page closing later: released again
+        allocator.release_soon()  # a page closing later: released again
         while len(released) < 2 and time.monotonic() - began < 10:
             await asyncio.sleep(0.01)
 

@@ -27,7 +27,8 @@ from dashkit.components import (
     TaskStream,
     WorkerMemory,
 )  # fmt: skip
-from dashkit.components.refresh import BUDGET, ROUNDS_JUDGED, Pacer, SessionRefresh
+from dashkit.components.pacing import BUDGET, ROUNDS_JUDGED, Pacer
+from dashkit.components.refresh import SessionRefresh
 from dashkit.components.task_stream import HISTORY, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource

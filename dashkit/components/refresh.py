@@ -10,17 +10,16 @@ that finds nothing new costs next to nothing).
 A redraw is cheap (the frames are computed once per poll for all pages and
 moved straight into Bokeh models), but a server can still have more pages
 than it can afford: rounds are spaced so that all sessions of the process
-together spend at most :data:`BUDGET` of one core redrawing (judged on a
-page's typical round, see :class:`Pacer`), and pages whose browser has gone
-stop redrawing.
+together spend at most half of one core redrawing (judged on a page's
+typical round, see :mod:`dashkit.components.pacing`), and pages whose
+browser has gone stop redrawing. A closed page's memory is given back
+(:func:`dashkit.allocator.release_soon`).
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 import weakref
-from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from tornado.ioloop import IOLoop
 
 from dashkit import allocator
 from dashkit.components import compat
+from dashkit.components.pacing import Pacer
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -39,48 +39,8 @@ if TYPE_CHECKING:
     from dashkit.components.base import Component
     from dashkit.feed import FeedView
 
-BUDGET = 0.5
-"""Share of one core that redraws of all sessions together may use."""
-
 CHECK_PERIOD = 100
 """Milliseconds between looks for a new poll of the page's feeds."""
-
-ROUNDS_JUDGED = 5
-"""A session's rounds are spaced by the median cost of its last this many."""
-
-RELEASE_DELAY = 1.0
-"""Seconds after a session is discarded before freed memory is given back:
-Bokeh drops the session's document after its destroy callbacks, and pages
-that close together are released once."""
-
-
-class Pacer:
-    """How long a session waits after a round so that the rounds of all sessions
-    together stay within :data:`BUDGET` of one core.
-
-    ``n`` sessions each spending ``cost`` per round stay within the budget when
-    each waits ``n * cost / BUDGET`` between rounds. ``cost`` is the median of
-    the session's last :data:`ROUNDS_JUDGED` rounds, not the last round's: one
-    slow round (a garbage collection, the first history image, CPU time taken
-    by a neighbour on a shared host) would hold the page back for that round's
-    cost times the number of sessions, seconds on a loaded server. A new
-    session's first rounds count as free until it has a typical cost.
-
-    Example
-    -------
-    >>> pacer = Pacer()
-    >>> [round(pacer.wait(cost, sessions=5), 2) for cost in (0.01, 0.01, 0.01, 9.0)]
-    [0.0, 0.05, 0.1, 0.1]
-    """
-
-    def __init__(self):
-        self._costs: deque[float] = deque([0.0] * (ROUNDS_JUDGED // 2), maxlen=ROUNDS_JUDGED)
-
-    def wait(self, cost: float, sessions: int) -> float:
-        """Seconds to wait after a round that took ``cost`` seconds of CPU while
-        ``sessions`` sessions redraw."""
-        self._costs.append(cost)
-        return statistics.median(self._costs) * sessions / BUDGET
 
 
 class SessionRefresh:
@@ -218,18 +178,4 @@ class SessionRefresh:
         for component in self.components:
             component.release()
         self.components.clear()
-        release_memory_soon()
-
-
-_release_at = 0.0  # monotonic time of the release scheduled last
-
-
-def release_memory_soon() -> None:
-    """Give freed memory back to the system :data:`RELEASE_DELAY` seconds from
-    now, on the current event loop; calls until then add nothing."""
-    global _release_at
-    now = time.monotonic()
-    # A time, not a flag: a release whose loop stopped first blocks none after it.
-    if now >= _release_at:
-        _release_at = now + RELEASE_DELAY
-        IOLoop.current().call_later(RELEASE_DELAY, allocator.release)
+        allocator.release_soon()
