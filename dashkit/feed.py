@@ -9,9 +9,9 @@ number of readers (browser sessions, notebook cells) pull what is new with
 their own cursor, so ten dashboards cost the scheduler what one does.
 
 What components derive from a poll is computed once for all of them:
-:meth:`Feed.view` is one consistent snapshot, and :meth:`Feed.derive` caches
-a value per snapshot and key, so ten pages showing the same plot compute its
-frame once per poll.
+:meth:`Feed.view` is one consistent snapshot, and :attr:`Feed.frames` (a
+:class:`~dashkit.frame_cache.FrameCache`) caches a value per snapshot and
+key, so ten pages showing the same plot compute its frame once per poll.
 
 Failures never raise into readers: a failed poll sets :attr:`Feed.status` to
 ``"disconnected: <reason>"``, keeps the data already held, logs once, and the
@@ -33,14 +33,15 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any, ClassVar
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import ClassVar
 
 import pandas as pd
 import param
 
 from dashkit import schema
+from dashkit.frame_cache import FrameCache
 from dashkit.sources.base import Snapshot, Source, SourceError
 from dashkit.task_buffer import TaskBuffer, TaskRows
 from dashkit.task_history import TaskHistory
@@ -132,10 +133,8 @@ class Feed(param.Parameterized):
         self._thread: threading.Thread | None = None
         self._linger_timer: threading.Timer | None = None
         self._lock = threading.RLock()
-        self._derived: dict[Hashable, tuple[int, Any]] = {}  # key -> (version, value)
-        self._derive_lock = threading.Lock()
-        #: How often each key was computed by :meth:`derive` (once per poll at most).
-        self.derivations: Counter = Counter()
+        #: What components derive from each poll, computed once for all of them.
+        self.frames = FrameCache()
 
     def _new_history(self) -> None:
         self.tasks = TaskBuffer(self.max_task_rows, derived=TaskHistory.DERIVED)
@@ -343,25 +342,6 @@ class Feed(param.Parameterized):
                 progress=self.progress, time=self.time,
                 tasks_total=self.tasks.total, dropped=self.dropped, history=self.history,
             )  # fmt: skip
-
-    def derive(self, key: Hashable, compute: Callable[[FeedView, Any], Any], view: FeedView) -> Any:
-        """``compute(view, previous)``, computed once per poll for ``key`` and shared.
-
-        ``key`` names what is computed and every parameter it depends on
-        (e.g. ``("Progress", 24)``); readers asking for the same key and
-        snapshot get the same object. ``previous`` is the value computed for
-        the poll before (or None), so unchanged parts can be kept as they were.
-        """
-        # A restart of the task stream comes with a poll, so the version alone
-        # names the snapshot.
-        with self._derive_lock:
-            version, previous = self._derived.get(key, (None, None))
-            if version == view.version:
-                return previous
-            value = compute(view, previous)
-            self.derivations[key] += 1
-            self._derived[key] = (view.version, value)
-            return value
 
     def task_error(self, key: str) -> tuple[str, str] | None:
         """``(exception text, traceback text)`` of erred task ``key``, if held."""

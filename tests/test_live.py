@@ -92,14 +92,14 @@ def test_a_live_update_makes_no_model_and_sends_only_data_and_named_properties()
 def test_three_pages_on_one_feed_compute_each_frame_once_per_poll():
     feed = busy_feed()
     pages = [page(feed)[1] for _ in range(3)]
-    before = dict(feed.derivations)
+    before = dict(feed.frames.derivations)
     history_before = feed.history.computations
     polls = 5
     for _ in range(polls):
         feed.poll()
         for components in pages:
             SessionRefresh.redraw(components)
-    computed = {k: feed.derivations[k] - before.get(k, 0) for k in feed.derivations}
+    computed = {k: feed.frames.derivations[k] - before.get(k, 0) for k in feed.frames.derivations}
     kinds = {key[0] for key in computed}
     assert kinds >= {"ClusterMemory", "WorkerMemory", "TaskProcessing", "CPUUtilization",
                      "Occupancy", "Progress", "FeedStatus"}  # fmt: skip

@@ -4,7 +4,7 @@ HoloViews' full update of a plot (ranges of every column, options, property
 defaults, model-graph recompute) costs 20-80 ms; assigning the changed columns
 of a ``ColumnDataSource`` and the few properties that change costs about a
 millisecond. So a component computes a :class:`PlotFrame` once per poll for
-every page (:meth:`dashkit.feed.Feed.derive`), and each page moves it into its
+every page (:meth:`dashkit.frame_cache.FrameCache.derive`), and each page moves it into its
 own models through a :class:`LivePlot`: only columns whose array changed,
 only properties whose value changed, no new models.
 

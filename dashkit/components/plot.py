@@ -177,7 +177,7 @@ class Plot(Component):
         computed once per poll for every plot with the same parameters."""
         view = view or self.feed.view()
         key = (type(self).__name__, *(getattr(self, p) for p in self.frame_params))
-        return self.feed.derive(key, self._derive, view)
+        return self.feed.frames.derive(key, self._derive, view)
 
     def _derive(self, view: FeedView, previous) -> PlotFrame:
         return self.compute_frame(view).with_string_arrays().keep_unchanged(previous)

@@ -77,5 +77,5 @@ class FeedStatus(Widget):
 
     def show(self, view: FeedView) -> None:
         # Once per poll for every status line of the same theme.
-        text = self.feed.derive(("FeedStatus", self.theme), lambda v, _: self.text(v), view)
+        text = self.feed.frames.derive(("FeedStatus", self.theme), lambda v, _: self.text(v), view)
         self._line.set(text)
