@@ -28,11 +28,6 @@ from dashkit import theme
 BAR = 0.8
 """Height of a task-stream bar, in row units (rows are one unit apart)."""
 
-ROW_PIXELS = 10
-"""Image pixels per row when rows are drawn whole: a bar (``BAR`` of its row,
-centred) then covers pixel rows 1-8 of each 10, its edges on pixel edges, so
-the image's bars are as tall as rectangles drawn beside them."""
-
 
 def _rgb(color: str) -> tuple[int, int, int]:
     parsed = getattr(named, color, None) or BokehRGB.from_hex_string(color)
@@ -53,24 +48,28 @@ def shade(counts: np.ndarray) -> np.ndarray:
 
 
 def rasterize(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, cls: np.ndarray,
-              x_range, y_range, width: int, height: int) -> np.ndarray:  # fmt: skip
-    """Bars ``x0..x1`` on rows ``row`` coloured by class ``cls``, as a
-    (height, width) uint32 RGBA image, bottom row first."""
+              x_range, y_range, width: int, height: int,
+              pad: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:  # fmt: skip
+    """Bars ``x0..x1`` on rows ``row`` coloured by class ``cls``, each grown by
+    ``pad`` (x, y, in data units) on every side, as a (height, width) uint32
+    RGBA image, bottom row first."""
     # Waits for a warm-up still compiling in the background: numba compiling
     # the same function on two threads at once crashed the process.
     warm_up()
-    return _aggregate(x0, x1, row, cls, x_range, y_range, width, height)
+    pad_x, pad_y = pad
+    return _aggregate(x0 - pad_x, x1 + pad_x, row, cls, x_range, y_range, width, height,
+                      BAR / 2 + pad_y)  # fmt: skip
 
 
 def _floats(pair) -> tuple[float, float]:
     return float(pair[0]), float(pair[1])
 
 
-def _aggregate(x0, x1, row, cls, x_range, y_range, width, height) -> np.ndarray:
+def _aggregate(x0, x1, row, cls, x_range, y_range, width, height, half=BAR / 2) -> np.ndarray:
     import datashader as ds  # a second of import that only drawing history needs
 
     frame = pd.DataFrame({
-        "x0": x0, "x1": x1, "y0": row - BAR / 2, "y1": row + BAR / 2,
+        "x0": x0, "x1": x1, "y0": row - half, "y1": row + half,
         "cls": pd.Categorical.from_codes(cls, categories=range(len(theme.CLASS_COLORS))),
     })  # fmt: skip
     # numba compiles the aggregation once per argument type: ranges of ints

@@ -286,24 +286,26 @@ class TaskHistory:
             hit = (cols["x1"] >= x_range[0]) & (cols["x0"] <= x_range[1])
             return first + np.flatnonzero(hit)
 
-    def image(self, x_range, y_range, width: int, height: int,
-              last: int | None = None) -> np.ndarray:  # fmt: skip
+    def image(self, x_range, y_range, width: int, height: int, last: int | None = None,
+              pad: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:  # fmt: skip
         """The rows held up to cursor ``last`` (all by default), in view, as a
-        (height, width) uint32 RGBA image, bottom row first. Cached: pages
-        viewing the same range after a poll share one aggregation."""
+        (height, width) uint32 RGBA image, bottom row first, each bar grown by
+        ``pad`` (x, y) on every side. Cached: pages viewing the same range
+        after a poll share one aggregation."""
         with self._lock:
             last = self.total if last is None else min(max(last, self.oldest), self.total)
             key = (self.total, self.lane_changes, last, tuple(x_range), tuple(y_range), width,
-                   height)  # fmt: skip
+                   height, tuple(pad))  # fmt: skip
             return self._images.get(
-                key, lambda: self._image_of(x_range, y_range, width, height, last)
+                key, lambda: self._image_of(x_range, y_range, width, height, last, pad)
             )
 
-    def _image_of(self, x_range, y_range, width: int, height: int, last: int) -> np.ndarray:
+    def _image_of(self, x_range, y_range, width: int, height: int, last: int,
+                  pad: tuple[float, float]) -> np.ndarray:  # fmt: skip
         cols = self.buffer.columns(["x0", "x1", "pair", "cls"], range(self.oldest, last))
         row = self._pair_row[cols["pair"]]
         return raster.rasterize(cols["x0"], cols["x1"], row, cols["cls"], x_range, y_range,
-                                width, height)  # fmt: skip
+                                width, height, pad)  # fmt: skip
 
     def find(self, x: float, y: float, slack: float = 0.0) -> int | None:
         """Cursor of the row drawn at ``(x, y)`` (seconds, plot row), or None.

@@ -85,6 +85,12 @@ ACTION_STYLE: dict[str, tuple[str, float]] = {
     "deserialize": (GREY, 0.4),
 }
 ERRED_COLOR = BLACK
+#: Every task-stream rectangle has an outline this many pixels wide, in its own
+#: colour at this alpha, as on Dask's page: a 2 ms transfer beside 2 s computes
+#: is narrower than a pixel, and without it the short rows users look for
+#: (transfers, disk, errors) vanish.
+TASK_OUTLINE_WIDTH = 3
+TASK_OUTLINE_ALPHA = 0.6
 
 #: Task-stream colour classes: the prefix palette, then transfer, disk,
 #: deserialize and erred (a compute that failed; its other rows keep their colour).
@@ -96,6 +102,8 @@ CLASS_ALPHAS: tuple[float, ...] = (
     *(1.0,) * len(PREFIX_PALETTE), ACTION_STYLE["transfer"][1], ACTION_STYLE["disk-read"][1],
     ACTION_STYLE["deserialize"][1], 1.0,
 )  # fmt: skip
+#: The colours of the rows that are not a compute of their prefix, or erred.
+RESERVED_COLORS: tuple[str, ...] = CLASS_COLORS[len(PREFIX_PALETTE):]
 CLASS_TRANSFER, CLASS_DISK, CLASS_DESERIALIZE, CLASS_ERRED = range(
     len(PREFIX_PALETTE), len(CLASS_COLORS)
 )

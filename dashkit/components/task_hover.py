@@ -39,6 +39,9 @@ TOOLTIP = theme.tooltip([
     ("Duration", "duration", "duration"), ("Worker", "pair", "worker"),
     ("Thread", "pair", "thread"),
 ])  # fmt: skip
+#: The name of the renderer that draws the task stream's rows in a reserved
+#: colour over the others (``task_stream.reserved_on_top``).
+RESERVED_RENDERER = "dashkit-reserved-on-top"
 #: The fields the page names with its formatter.
 NAMED_FIELDS = ("@{prefix}", "@{action}", "@{duration}", "@{pair}")
 
@@ -63,6 +66,8 @@ def name_hover(plot, names: HoverNames) -> None:
     layers = list((getattr(plot, "subplots", None) or {}).values()) or [plot]
     renderers = [layer.handles["glyph_renderer"] for layer in layers
                  if layer is not None and "hover" in layer.handles]  # fmt: skip
+    # Rows a layer draws through a second renderer (see task_stream.reserved_on_top).
+    renderers += [r for r in figure.renderers if r.name == RESERVED_RENDERER]
     if renderers and tool.renderers != renderers:
         tool.renderers = renderers
     update_names(figure, names)

@@ -18,7 +18,9 @@ What is drawn is computed once per Feed for every page
 
 Colours: computes in their prefix's colour (the palette Progress uses),
 transfers red, disk reads and writes orange, deserialization grey (all
-translucent), a compute that erred black. Rows are ordered by worker, then
+translucent), a compute that erred black. Each rectangle has an outline in
+its colour a few pixels wide, as on Dask's page, so that a task shorter than
+a pixel still shows. Rows are ordered by worker, then
 thread; a row stays while its tasks are in the history held. Time is in
 seconds since the first task seen.
 
@@ -35,7 +37,6 @@ linked to the stream shows it.
 
 from __future__ import annotations
 
-import math
 import time
 import weakref
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.events import LODStart, RangesUpdate, Reset, Tap
+from bokeh.models import CDSView, CustomJSFilter, GlyphRenderer
 
-from dashkit import raster
+from dashkit import raster, theme
 from dashkit.components import compat, task_hover
 from dashkit.components.live import LivePlot
 from dashkit.components.plot import Plot, color_from_columns, rectangles
@@ -54,8 +56,42 @@ from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 
 _VDIMS = ["key", "prefix", "action", "duration", "pair", "color", "alpha"]
+#: The rows a renderer draws: those whose colour is reserved (``reserved``), or
+#: the others (``!reserved``).
+_RESERVED_ROWS_JS = """
+const color = source.data.color, wanted = new Set(colors), rows = [];
+for (let i = 0; i < color.length; i++) if (wanted.has(Number(color[i])) === reserved) rows.push(i);
+return rows;
+"""
+
+
+def _rows_filter(reserved: bool) -> CDSView:
+    colors = theme.packed_colors(theme.RESERVED_COLORS).tolist()
+    return CDSView(filter=CustomJSFilter(code=_RESERVED_ROWS_JS,
+                                         args={"colors": colors, "reserved": reserved}))
+
+
+def reserved_on_top(plot, _element) -> None:
+    """Hook: the rows in a reserved colour (transfers, disk, deserialization,
+    erred) drawn after the others, each row once. Rows are drawn in the order
+    they came, so a transfer that ends as its compute starts came first, and
+    the compute's outline hid it; these are the rows a reader of the task
+    stream looks for. Both renderers share the layer's data source, so
+    nothing more is sent."""
+    figure = plot.state
+    if any(r.name == task_hover.RESERVED_RENDERER for r in figure.renderers):
+        return
+    renderer = plot.handles["glyph_renderer"]
+    renderer.view = _rows_filter(reserved=False)
+    top = GlyphRenderer(data_source=renderer.data_source, glyph=renderer.glyph.clone(),
+                        view=_rows_filter(reserved=True),
+                        name=task_hover.RESERVED_RENDERER)  # fmt: skip
+    figure.renderers = [*figure.renderers, top]
+
+
 _RECENT_OPTIONS = {
-    "hooks": [color_from_columns], "line_width": 0, "xlabel": "seconds", "ylabel": "",
+    "hooks": [color_from_columns, reserved_on_top], "line_width": theme.TASK_OUTLINE_WIDTH,
+    "line_alpha": theme.TASK_OUTLINE_ALPHA, "xlabel": "seconds", "ylabel": "",
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
     "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
 }  # fmt: skip
@@ -407,17 +443,11 @@ class TaskStream(Plot):
         image of the plot's size (megabytes) every refresh."""
         (x_lo, x_hi), (y_lo, y_hi) = self._view_ranges(history, x_range, y_range)
         width = max(int(width or self._size.width or 1200), 1)
-        screen = int(height or self._size.height or self.height)
-        # Whole rows at ROW_PIXELS each when the plot shows them bigger than
-        # that: bar edges fall on pixel edges, so the image meets the rectangles
-        # without a seam (a few pixels per row stretched to the plot made its
-        # bars taller than theirs). Smaller rows: one image pixel per screen pixel.
-        bottom, top = math.floor(y_lo + 0.5) - 0.5, math.ceil(y_hi - 0.5) + 0.5
-        rows = max(round(top - bottom), 1)
-        if rows * raster.ROW_PIXELS <= screen:
-            (y_lo, y_hi), height = (bottom, top), rows * raster.ROW_PIXELS
-        else:
-            height = screen
+        # One image pixel per screen pixel: bars, grown by the rectangles'
+        # outline, then meet the rectangles drawn beside them without a seam.
+        height = int(height or self._size.height or self.height)
+        grow = theme.TASK_OUTLINE_WIDTH / 2
+        pad = (grow * (x_hi - x_lo) / width, grow * (y_hi - y_lo) / max(height, 1))
         older = history.total - self.dense_threshold
         end = x_lo
         if older > history.oldest:
@@ -425,7 +455,7 @@ class TaskStream(Plot):
         if end <= x_lo or y_hi <= y_lo or height < 1:
             return np.zeros((1, 1), np.uint32), (x_lo, y_lo, x_hi, y_hi)
         width = max(round(width * (end - x_lo) / (x_hi - x_lo)), 1)
-        image = history.image((x_lo, end), (y_lo, y_hi), width, height, last=older)
+        image = history.image((x_lo, end), (y_lo, y_hi), width, height, last=older, pad=pad)
         return image, (x_lo, y_lo, end, y_hi)
 
     def _image_columns(self, history: TaskHistory, x_range, y_range) -> dict:

@@ -32,8 +32,17 @@ def on_white(colour: str, alpha: float) -> np.ndarray:
     return np.round(rgb * alpha + 255 * (1 - alpha))
 
 
-def pixels_of(image: np.ndarray, rgb: np.ndarray, tolerance: int = 4) -> int:
-    return int((np.abs(image.astype(int) - rgb).max(axis=2) <= tolerance).sum())
+def drawn(colour: str, alpha: float) -> list[np.ndarray]:
+    """The colours a rectangle of ``colour`` shows over white: its fill at
+    ``alpha``, its outline alone, and its outline over its fill."""
+    line = theme.TASK_OUTLINE_ALPHA
+    return [on_white(colour, alpha), on_white(colour, line),
+            on_white(colour, line + (1 - line) * alpha)]
+
+
+def pixels_of(image: np.ndarray, colours: list[np.ndarray], tolerance: int = 4) -> int:
+    return sum(int((np.abs(image.astype(int) - rgb).max(axis=2) <= tolerance).sum())
+               for rgb in colours)
 
 
 def test_each_reserved_colour_is_on_the_screen(spilling_cluster, open_page, tmp_path):
@@ -47,9 +56,9 @@ def test_each_reserved_colour_is_on_the_screen(spilling_cluster, open_page, tmp_
             page.goto(server.url)
             wait_until(lambda: page.state() == "connected", timeout=90, what="page connected")
             expected = {
-                "transfer": on_white(*theme.ACTION_STYLE["transfer"]),
-                "disk": on_white(*theme.ACTION_STYLE["disk-read"]),
-                "erred": on_white(theme.ERRED_COLOR, 1.0),
+                "transfer": drawn(*theme.ACTION_STYLE["transfer"]),
+                "disk": drawn(*theme.ACTION_STYLE["disk-read"]),
+                "erred": drawn(theme.ERRED_COLOR, 1.0),
             }
 
             def found() -> dict:
@@ -60,7 +69,7 @@ def test_each_reserved_colour_is_on_the_screen(spilling_cluster, open_page, tmp_
                 # Inside the frame, off its edges (the axis line is drawn there).
                 inner = np.asarray(shot)[round(box["top"]) + 2:round(box["bottom"]) - 2,
                                          round(box["left"]) + 2:round(box["right"]) - 2]
-                return {name: pixels_of(inner, rgb) for name, rgb in expected.items()}
+                return {name: pixels_of(inner, colours) for name, colours in expected.items()}
 
             wait_until(lambda: (c := found()) and min(c.values()) > 20, timeout=60,
                        what="each reserved colour on the screen")  # fmt: skip
