@@ -177,6 +177,10 @@ def serve(args: argparse.Namespace) -> int:
     if path is None or path.suffix != ".py" or feed is not None:
         apps.update(_individual_pages(path, feed, titles, patterns))
     warm_up_in_background()  # compile the history aggregation before pages need it
+    # Panel reads ``?theme=`` for every page it builds unless told a theme, and
+    # a value that is not UTF-8 failed the page with a 500. dashkit's pages take
+    # their theme from the layout (an individual page, from a valid ``?theme=``).
+    pn.config.theme = "default"
     print(f"dashkit: serving {address}", file=sys.stderr)
     loop = IOLoop.current()
     _stop_on_sigterm(loop)

@@ -53,8 +53,10 @@ def individual_page(component_type: str, layout) -> pn.viewable.Viewable:
     """The plot of ``component_type`` on ``layout``'s feed and theme, filling the page."""
     from dashkit.layouts import component_from_spec
 
-    chosen = pn.state.session_args.get("theme", [b""])[0].decode()
+    # Bytes from the address: anything may come, valid text or not.
+    chosen = pn.state.session_args.get("theme", [b""])[0].decode(errors="replace")
     page_theme = chosen if chosen in theme.PALETTES else layout.theme
+    pn.config.theme = "dark" if page_theme == "dark" else "default"  # this page's widgets
     component = component_from_spec({"type": component_type, "fill": True}, layout.feed,
                                     component_type, page_theme)  # fmt: skip
     background = theme.PALETTES[page_theme].background

@@ -88,3 +88,12 @@ def test_every_listed_page_is_painted_fills_its_pane_and_updates(served, open_pa
         painted = page.canvases_painted()
         assert painted and max(painted) > 3, f"{path}: nothing painted ({painted})"
         page.close()
+
+
+@pytest.mark.parametrize("page", ["individual-cpu", "cluster"])
+@pytest.mark.parametrize("query", ["theme=%ff", "theme=%c3%28", "theme=dark%00"])
+def test_a_theme_that_is_not_text_gets_the_page_in_the_layouts_theme(served, page, query):
+    base = served.url.rsplit("/", 1)[0]
+    with urllib.request.urlopen(f"{base}/{page}?{query}", timeout=60) as response:
+        assert response.status == 200
+    assert "Traceback" not in served.log.read_text()
