@@ -329,7 +329,8 @@ def export(args: argparse.Namespace) -> int:
         print(f"dashkit: wrote {app.parent}; serve it with: panel serve {app}", file=sys.stderr)
         return 0
     if args.replay:
-        layout.feed.poll()
+        if not layout.feed.poll():  # a report must not come out empty without a word
+            raise CommandError(f"cannot replay {args.replay}: {layout.feed.status}")
     else:
         _collect(layout.feed, args.duration)
         for other in layout.all_feeds()[1:]:  # a layout of several sources: each polled

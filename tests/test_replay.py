@@ -390,3 +390,38 @@ def test_rows_with_impossible_values_are_dropped_counted_and_said(tmp_path):
                             timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "6 task-stream rows" in result.stderr
+
+
+def test_a_snapshot_with_null_fields_replays_its_rows(tmp_path):
+    """Another writer of the format may leave a snapshot's fields null: its rows
+    replay and export; a snapshot whose counts are null is dropped and said."""
+    path = tmp_path / "nulls.dkrec"
+    synthetic_recording(path, snapshots=20)
+    good = Recording.read(path)
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_stream(source)
+        table = reader.read_all()
+    polls = pa.compute.equal(table["kind"], "poll")
+    first_poll = pa.compute.index(table["kind"], "poll").as_py()
+    missing = pa.compute.if_else(polls, pa.scalar(None, pa.string()), table["poll.missing"])
+    lost = table["poll.lost"].to_pylist()
+    lost[first_poll] = None
+    table = table.set_column(table.schema.get_field_index("poll.missing"), "poll.missing",
+                             missing)  # fmt: skip
+    table = table.set_column(table.schema.get_field_index("poll.lost"), "poll.lost",
+                             pa.array(lost, pa.int64()))  # fmt: skip
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, reader.schema) as writer:
+        writer.write_table(table)
+
+    recording = Recording.read(path)
+    assert len(recording.tasks) == len(good.tasks) and len(recording.polls) == len(good.polls) - 1
+    assert "dropped 1 snapshot rows" in recording.problem
+    feed = Feed(ReplaySource(path=str(path), playing=False))
+    feed.source.seek(feed.source.duration)
+    assert feed.poll() and feed.status == "connected" and feed.tasks.total == len(good.tasks)
+    result = subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(path), "-o",
+                             str(tmp_path / "report.html")], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{len(good.tasks):,} task-stream rows" in result.stderr

@@ -157,6 +157,9 @@ class Recording:
             ["time", "poll.lost", "poll.missing", "poll.workers", "poll.progress"]
         ).to_pandas()
         polls.columns = ["time", "lost", "missing", "workers", "progress"]
+        # Fields missing from a snapshot say nothing was missing (another
+        # writer of the format may leave them null).
+        polls["missing"] = polls["missing"].fillna("").astype(str)
         frames, times = {}, {}
         for name in _KINDS:
             rows = part(name)
@@ -396,8 +399,8 @@ def _backwards(times: np.ndarray) -> np.ndarray:
 
 
 def _impossible_polls(polls: pd.DataFrame) -> np.ndarray:
-    return _backwards(polls["time"].to_numpy(float)) | (polls[["lost", "workers", "progress"]]
-                                                       .to_numpy() < 0).any(axis=1)  # fmt: skip
+    return (_backwards(polls["time"].to_numpy(float))
+            | _negative_or_not_finite(polls, ["lost", "workers", "progress"]))  # fmt: skip
 
 
 def _negative_or_not_finite(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
