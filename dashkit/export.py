@@ -76,8 +76,9 @@ def _header(layout: Layout) -> Div:
     named = layout.feeds or {"": feed}
     lines = "".join(
         f"<div class='dashkit-export-meta'>{html.escape(name) + ': ' if name else ''}"
-        f"feed {html.escape(f.status)} · {len(f.workers)} workers · "
-        f"{f.tasks.total:,} task-stream rows{f' ({f.dropped:,} dropped)' if f.dropped else ''}"
+        f"feed {html.escape(f.status)} · {theme.count(len(f.workers), 'worker')} · "
+        f"{theme.count(f.tasks.total, 'task-stream row')}"
+        f"{f' ({f.dropped:,} dropped)' if f.dropped else ''}"
         "</div>"
         for name, f in named.items()
     )

@@ -333,3 +333,13 @@ def test_feed_status_counts_erred_tasks_in_red_only_when_there_are_some():
     assert "erred" not in FeedStatus(feed=static_feed(progress=PROGRESS[1:])).text()
     text = FeedStatus(feed=static_feed(progress=PROGRESS)).text()
     assert re.search(rf'class="dashkit-erred" style="color:{theme.RED}">2 erred<', text), text
+
+
+def test_one_worker_is_one_worker():
+    from dashkit.components import FeedStatus
+
+    feed = Feed(SyntheticSource(n_workers=1, seed=1, start_time=0.0))
+    feed.poll()
+    assert "1 worker ·" in FeedStatus(feed=feed).text()
+    assert WorkerMemory(feed=feed).frame().title == "Memory per worker (1 worker)"
+    assert ClusterMemory(feed=feed).frame().layers[0]["worker"][0] == "cluster (1 worker)"

@@ -146,7 +146,7 @@ class ClusterMemory(_MemoryBars):
             workers["process"], workers["memory_limit"], workers["status"], self.thresholds
         )
         bar = {name: np.array([workers[name].to_numpy(float).sum()]) for name in _MEMORY_COLUMNS}
-        bar["worker"] = np.array([f"cluster ({len(workers)} workers)"], object)
+        bar["worker"] = np.array([f"cluster ({theme.count(len(workers), 'worker')})"], object)
         totals = {name: values[0] for name, values in bar.items()}
         title = f"Bytes stored: {theme.format_bytes(int(totals['process']))}"
         if totals["spilled"]:
@@ -202,7 +202,7 @@ class WorkerMemory(_MemoryBars):
         bars = {name: workers[name].to_numpy() for name in _MEMORY_COLUMNS}
         bars["worker"] = workers["address"].to_numpy(object)
         labels = worker_names(workers)
-        title = f"Memory per worker ({len(workers)} workers)"
+        title = f"Memory per worker ({theme.count(len(workers), 'worker')})"
         limit = float(workers["memory_limit"].max()) if len(workers) else 0.0
         return self._bars_frame(memory_segments(bars, colors), labels, title, limit)
 
@@ -222,13 +222,14 @@ class WorkerMemory(_MemoryBars):
         columns = rectangle_columns(
             edges[:-1], np.zeros(centres.size), edges[1:], counts,
             color=colors, alpha=np.full(centres.size, 0.8), segment=blank,
-            bytes=counts.astype(float), worker=np.array([f"{c} workers" for c in counts], object),
+            bytes=counts.astype(float),
+            worker=np.array([theme.count(int(c), "worker") for c in counts], object),
             **{f: (ranges if f == "process_text" else blank) for f in _TEXT_FIELDS},
         )  # fmt: skip
         most = max(int(counts.max(initial=0)), 1)
         limits = workers["memory_limit"].to_numpy(float)
         over = int(((limits > 0) & (process >= limits * self.thresholds.orange)).sum())
-        title = (f"Memory per worker: {len(workers)} workers, {over} over "
+        title = (f"Memory per worker: {theme.count(len(workers), 'worker')}, {over} over "
                  f"{self.thresholds.orange:.0%} of their limit")  # fmt: skip
         return PlotFrame(
             layers=(columns, {}), title=title, x_range=(0.0, top * 1.02),
