@@ -369,9 +369,12 @@ def record(args: argparse.Namespace) -> int:
         # Subscribed before the first poll: the recording starts with the feed.
         with recording(source, writing) as recorder:
             try:
-                _collect(recorder.feed, args.duration, "recording", until=terminated)
+                _collect(recorder.feed, args.duration, "recording",
+                         until=lambda: terminated() or recorder.failure is not None)
             except KeyboardInterrupt:
                 print(file=sys.stderr)
+        if recorder.failure is not None:
+            raise recorder.failure
     except BaseException as err:
         if writing != output:
             writing.unlink(missing_ok=True)

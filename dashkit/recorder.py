@@ -59,6 +59,9 @@ class Recorder:
         self._file: pa.OSFile | None = None
         self._writer: pa.ipc.RecordBatchStreamWriter | None = None
         self._schema = arrow_schema()
+        #: The error that stopped the recording (a full disk, a file size limit),
+        #: or None. The file then holds what was written before it.
+        self.failure: OSError | None = None
 
     def start(self) -> Recorder:
         """Open the file and record from the feed's next poll on."""
@@ -72,6 +75,8 @@ class Recorder:
 
     def write(self, snap: Snapshot) -> None:
         """Add one snapshot; written to the file with the next flush."""
+        if self.failure is not None:
+            return
         poll = pa.table({"kind": ["poll"], "time": [snap.time], "poll.lost": [snap.lost],
                          "poll.missing": [",".join(snap.missing)],
                          "poll.workers": [len(snap.workers)],
@@ -105,8 +110,13 @@ class Recorder:
         tables = [_conform(t, self._schema) for t in self._pending]
         self._pending = []
         table = pa.concat_tables(tables).combine_chunks()
-        for batch in table.to_batches():
-            self._writer.write_batch(batch)
+        try:
+            for batch in table.to_batches():
+                self._writer.write_batch(batch)
+        except OSError as err:
+            # Stop at the first failed write: the file reads up to it.
+            self.failure = err
+            self.feed.unsubscribe(self.write)
 
     def stop(self) -> None:
         """Write what is pending and close the file (it stays a valid stream)."""
@@ -114,8 +124,12 @@ class Recorder:
         with self._lock:
             self._write_pending()
             if self._writer is not None:
-                self._writer.close()
-                self._file.close()
+                # After a failed write the end marker may fail too; what was
+                # written before it stays readable.
+                with contextlib.suppress(OSError):
+                    self._writer.close()
+                with contextlib.suppress(OSError):
+                    self._file.close()
                 self._writer = self._file = None
 
 

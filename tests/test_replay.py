@@ -425,3 +425,28 @@ def test_a_snapshot_with_null_fields_replays_its_rows(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert f"{len(good.tasks):,} task-stream rows" in result.stderr
+
+
+def test_a_full_disk_stops_the_recording_at_once_with_one_line_and_keeps_what_was_written(
+    tmp_path,
+):
+    import resource
+
+    path = tmp_path / "full.dkrec"
+    limit = 40 * 512  # the file-size limit of `ulimit -f 40`
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(BIN / "dashkit"), "record", "--synthetic", "--duration", "60", "-o", str(path)],
+        capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert time.monotonic() - began < 30, "it went on recording after the write failed"
+    assert "Traceback" not in result.stderr
+    (said,) = [line for line in result.stderr.splitlines() if "cannot write" in line]
+    assert said.startswith(f"dashkit record: cannot write {path}") and "too large" in said
+    written = Recording.read(path)  # what was written before the failure reads back
+    assert len(written.polls) > 0 and len(written.tasks) > 0
