@@ -157,7 +157,8 @@ def serve(args: argparse.Namespace) -> int:
         feed = Feed.shared(source)
     elif args.scheduler:
         os.environ["DASHKIT_SCHEDULER"] = args.scheduler  # read by layout scripts
-        feed = Feed.shared(args.scheduler)  # an unreachable scheduler fails here, not in a page
+        # A scheduler not up yet is waited for: the page says so until it is.
+        feed = Feed.shared(args.scheduler, wait_for_source=True)
     if path is not None and path.suffix == ".py":
         app = str(path.resolve())
     else:
@@ -378,6 +379,8 @@ def record(args: argparse.Namespace) -> int:
     except BaseException as err:
         if writing != output:
             writing.unlink(missing_ok=True)
+        if isinstance(err, SourceError):  # the cluster, not the file
+            raise CommandError(str(err)) from None
         if isinstance(err, OSError):
             raise CommandError(f"cannot write {args.output}: {err.strerror or err}") from None
         raise

@@ -104,6 +104,11 @@ class Feed(param.Parameterized):
         doc="Shared feeds: seconds to keep polling after the last reader leaves, "
         "so a page reload does not restart the source.",
     )
+    wait_for_source = param.Boolean(
+        default=False,
+        doc="Start even when the source cannot be reached yet: each poll tries again, "
+        "and the status says so. False: starting raises when the source is unreachable.",
+    )
     status = param.String(
         default="stopped",
         constant=True,
@@ -208,10 +213,12 @@ class Feed(param.Parameterized):
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> Feed:
-        """Connect the source (raising if it is unreachable) and start polling."""
+        """Connect the source (raising if it is unreachable, unless
+        ``wait_for_source``) and start polling."""
         if self.running:
             return self
-        self.source.connect()
+        if not self.wait_for_source:
+            self.source.connect()  # otherwise the first poll connects
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name=f"dashkit-feed-{self.source.key}", daemon=True
@@ -251,7 +258,8 @@ class Feed(param.Parameterized):
             snap = self.source.snapshot()
         except SourceError as err:
             self.failures += 1
-            self._set_status(f"disconnected: {err}")
+            waiting = f"; trying again every {self.period:g} s" if self.polls == 0 else ""
+            self._set_status(f"disconnected: {err}{waiting}")
             return False
         except Exception as err:  # noqa: BLE001 - any failure must leave the feed polling
             return self._failed(err)

@@ -116,3 +116,36 @@ def test_the_scheduler_comes_from_dasks_own_environment_variable(cluster, tmp_pa
     result = subprocess.run([str(BIN / "dashkit"), "snapshot"], capture_output=True, text=True,
                             timeout=120, env={**env, "DASHKIT_SCHEDULER": unused})  # fmt: skip
     assert result.returncode == 1 and unused in result.stderr
+
+
+def test_dashkit_serve_waits_for_a_scheduler_not_up_yet_and_connects_when_it_is(tmp_path):
+    import html
+
+    import dashkit.components  # noqa: F401  (the page's Panel models, to read its document)
+    from tests.conftest import SchedulerProcess
+    from tests.figures import pulled
+    from tests.helpers import DASHKIT_READY
+
+    scheduler = SchedulerProcess(free_port(), tmp_path)
+    port = free_port()
+    server = Served([str(BIN / "dashkit"), "serve", "--scheduler", scheduler.address, "--port",
+                     str(port)], port, "status", tmp_path, ready=DASHKIT_READY)  # fmt: skip
+
+    def status() -> str:
+        doc = pulled(server.url)
+        lines = [html.unescape(m.text) for m in doc.models
+                 if "dashkit-state" in html.unescape(str(getattr(m, "text", "")))]  # fmt: skip
+        return re.sub("<[^>]+>", "", lines[0])
+
+    try:
+        server.wait()  # it starts: nothing listens at the address yet
+        said = wait_for(lambda: "trying again" in (s := status()) and s, timeout=60,
+                        what="the page saying it waits for the scheduler")  # fmt: skip
+        assert f"disconnected: cannot reach a Dask scheduler at {scheduler.address}" in said
+        scheduler.start_scheduler()
+        wait_for(lambda: " connected ·" in (s := status()) and s, timeout=60,
+                 what="the page connected once the scheduler is up")  # fmt: skip
+    finally:
+        server.stop()
+        scheduler.stop()
+    assert "Traceback" not in server.log.read_text()
