@@ -12,7 +12,14 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port, wait_for
-from tests.helpers import BIN, Served, artifact, sigterm_inside_a_weakref_callback, status_server
+from tests.helpers import (
+    BIN,
+    Served,
+    answers,
+    artifact,
+    sigterm_inside_a_weakref_callback,
+    status_server,
+)
 
 
 @pytest.fixture
@@ -149,3 +156,31 @@ def test_dashkit_serve_waits_for_a_scheduler_not_up_yet_and_connects_when_it_is(
         server.stop()
         scheduler.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+def test_ctrl_c_stops_the_embedded_cluster_without_a_traceback(tmp_path):
+    """Ctrl-C in a terminal reaches the whole foreground process group: dashkit
+    and the embedded cluster's worker processes alike."""
+    from tests.helpers import DASHKIT_READY
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(BIN / "dashkit"), "serve", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/{DASHKIT_READY}"), timeout=120,
+                 what="the server up, its cluster started")  # fmt: skip
+        os.killpg(proc.pid, signal.SIGINT)  # as the terminal does
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    said = log.read_text()
+    assert "dashkit: stopping" in said
+    # The worker processes leave stopping to dashkit. (A worker whose heartbeat
+    # is in flight as the scheduler closes may still log that it failed: a
+    # race inside distributed, seen when a cluster stops within seconds of
+    # starting, with SIGTERM as well.)
+    assert "KeyboardInterrupt" not in said, said[-3000:]

@@ -204,6 +204,7 @@ class DaskSource(Source):
             # The scheduler serves HTTP (health, metrics) whatever it is told,
             # on Dask's dashboard port 8787 by default: any free loopback port.
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            **({"preload": ["dashkit.sources.embedded_worker"]} if self.processes else {}),
         )
         if self.workload is not False:
             from dashkit.sources.workload import DemoWorkload
