@@ -232,3 +232,69 @@ def test_a_transfer_says_from_where_to_where_and_how_many_bytes(cluster, client)
     assert f"Moved from <b>{first}</b> to <b>{second}</b>" in card.html
     assert f"1 dependency held there, {theme.format_bytes(1_000_000)}" in card.html
     feed.source.close()
+
+
+class _NoScans(dict):
+    """A mapping that answers lookups but fails any scan of it."""
+
+    def _scan(self, *_args):
+        raise AssertionError("the question scanned every entry")
+
+    __iter__ = items = keys = values = __reversed__ = _scan
+
+
+def test_a_question_about_a_task_costs_the_scheduler_lookups_not_scans():
+    from types import SimpleNamespace
+
+    from dashkit.sources.scheduler_side import MAX_KEY_CHARS, SnapshotPlugin
+
+    held = SimpleNamespace(state="memory", exception_text="", traceback_text="", nbytes=8,
+                           type="int", who_has=(), processing_on=None, dependencies=(),
+                           dependents=())  # fmt: skip
+    record = {"key": ("x-1", 2), "thread": 1, "worker": "tcp://b:1", "status": "OK",
+              "startstops": [{"action": "transfer", "start": 1.0, "stop": 1.5,
+                              "source": "tcp://a:1"},
+                             {"action": "compute", "start": 1.5, "stop": 2.0}]}  # fmt: skip
+    stream = SimpleNamespace(buffer=[record], index=1)
+    scheduler = SimpleNamespace(id="s", tasks=_NoScans({("x-1", 2): held}), workers={},
+                                task_prefixes={}, idle={}, saturated=set(),
+                                plugins={"task-stream": stream})  # fmt: skip
+    plugin = SnapshotPlugin()
+    plugin.scheduler = scheduler
+    plugin.snapshot(cursor=0)  # the poll that reads the record
+    stream.buffer = _NoScans()  # from now on, a scan of the task stream fails the test
+    answer = plugin.task(key="('x-1', 2)")  # a tuple key, as the task stream carries it
+    assert answer["state"] == "memory"
+    assert answer["transfers"] == [{"source": "tcp://a:1", "start": 1.0, "stop": 1.5}]
+    assert plugin.task(key="__import__('os')")["state"] == "forgotten"  # text, never run
+    assert plugin.task(key="(" * 100_000)["state"] == "forgotten"
+    assert len(plugin.task(key="k" * 10 * MAX_KEY_CHARS)["key"]) == MAX_KEY_CHARS
+
+
+def test_one_card_asks_the_scheduler_a_few_times_a_second_however_fast_keys_come():
+    from dashkit.components.task_details import ASKS_PER_SECOND
+
+    asked: list[str] = []
+    feed = Feed(SyntheticSource(seed=1, start_time=0.0))
+    feed.poll()
+    feed.task_info = lambda key: asked.append(key) or (None, "counted")
+    card = TaskDetails(feed=feed)
+    began = time.monotonic()
+    for i in range(12):
+        card._search.value = f"typed-{i}"
+    elapsed = time.monotonic() - began
+    assert len(asked) == 12  # each key, in a script, is answered
+    assert len(asked) <= elapsed * ASKS_PER_SECOND + 1
+
+
+def test_a_key_too_long_to_be_one_is_not_looked_up():
+    from dashkit.sources.scheduler_side import MAX_KEY_CHARS
+
+    asked: list[str] = []
+    feed = Feed(SyntheticSource(seed=1, start_time=0.0))
+    feed.poll()
+    feed.task_info = lambda key: asked.append(key) or (None, "counted")
+    card = TaskDetails(feed=feed)
+    card._search.value = "k" * (MAX_KEY_CHARS + 1)
+    assert asked == [] and card.task is None
+    assert f"at most {MAX_KEY_CHARS:,} characters" in card.html

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from datetime import datetime, timezone
 from functools import partial
 
@@ -29,8 +30,12 @@ from dashkit import theme
 from dashkit.components.base import Widget
 from dashkit.components.task_stream import TaskStream
 from dashkit.feed import FeedView
+from dashkit.sources.scheduler_side import MAX_KEY_CHARS
 
 _EMPTY = '<p class="dashkit-note">Click a task in the task stream to see its story here.</p>'
+#: Questions one card asks the scheduler, at most, per second: any viewer can
+#: type keys, and the scheduler's event loop serves every client of the cluster.
+ASKS_PER_SECOND = 4
 #: Dependencies named on the card; the rest are counted.
 _DEPENDENCIES_SHOWN = 5
 
@@ -72,6 +77,9 @@ class TaskDetails(Widget):
     def __init__(self, **params):
         super().__init__(**params)
         self._answers: dict[str, tuple[dict | None, str | None]] = {}
+        self._asking = False  # a question to the scheduler is on its way
+        self._wanted: str | None = None  # the key to ask about next
+        self._next_ask = 0.0  # monotonic time the next question may go
         self._html = pn.pane.HTML(_EMPTY, sizing_mode="stretch_width",
                                   css_classes=["dashkit-task-details"])  # fmt: skip
         self._search = pn.widgets.TextInput(placeholder="Task key", sizing_mode="stretch_width",
@@ -93,7 +101,10 @@ class TaskDetails(Widget):
 
     def _searched(self, event) -> None:
         key = event.new.strip()
-        if key:
+        if len(key) > MAX_KEY_CHARS:
+            self._html.object = (f'<p class="dashkit-note">A key is at most {MAX_KEY_CHARS:,} '
+                                 "characters: this one is not looked up.</p>")  # fmt: skip
+        elif key:
             self.show_key(key)
 
     def show_key(self, key: str) -> dict:
@@ -112,9 +123,15 @@ class TaskDetails(Widget):
         key = (self.task or {}).get("key")
         if key is None:
             return None, None
+        self._pace()
         answer = self.feed.task_info(key)
         self._answered(key, answer)
         return answer
+
+    def _pace(self) -> None:
+        """Wait until the next question may go: at most ASKS_PER_SECOND."""
+        time.sleep(max(0.0, self._next_ask - time.monotonic()))
+        self._next_ask = time.monotonic() + 1 / ASKS_PER_SECOND
 
     def _render(self, *_event) -> None:
         self._html.object = self.text()
@@ -127,17 +144,26 @@ class TaskDetails(Widget):
         if doc is None or doc.session_context is None:
             self.ask()  # a notebook or a script: no page loop to keep free
             return
+        if self._asking:
+            self._wanted = key  # asked when the question on its way is answered
+            return
+        self._asking = True
         threading.Thread(target=self._ask_for, args=(key, doc), daemon=True,
                          name="dashkit-task-details").start()  # fmt: skip
 
     def _ask_for(self, key: str, doc) -> None:
+        self._pace()  # one question at a time (see _render), paced
         answer = self.feed.task_info(key)
         doc.add_next_tick_callback(partial(self._answered, key, answer))
 
     def _answered(self, key: str, answer) -> None:
         self._answers[key] = answer
+        self._asking = False
         if (self.task or {}).get("key") == key:
             self._html.object = self.text()
+        wanted, self._wanted = self._wanted, None
+        if wanted is not None and (self.task or {}).get("key") == wanted:
+            self._render()
 
     # -- the card ----------------------------------------------------------------
 

@@ -12,7 +12,9 @@ and the task-stream records new since the caller's cursor, already flattened
 into columns (one row per start/stop interval), with the exception and
 traceback text of those that erred. The work is
 O(workers + prefixes + new records). :data:`TASK_HANDLER` answers what only
-the scheduler knows about one task, for a click on it (:func:`task_info`).
+the scheduler knows about one task, for a click on it (:func:`task_info`), in
+time independent of the number of tasks: any viewer of a page can ask, and
+the scheduler's event loop serves every client of the cluster.
 
 :func:`task_stream_columns` is also used on the client for the fallback path,
 where the built-in ``get_task_stream`` RPC delivers raw records.
@@ -20,16 +22,18 @@ where the built-in ``get_task_stream`` RPC delivers raw records.
 
 from __future__ import annotations
 
+import ast
 import time
+from collections import OrderedDict
 
 from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 #: Name of the RPC handler the plugin adds; versioned so that a scheduler
 #: holding an older dashkit plugin is given the new one instead of reusing it.
-HANDLER = "dashkit_snapshot_v2"
-TASK_HANDLER = "dashkit_task_v2"
-PLUGIN_NAME = "dashkit-snapshot-v2"
+HANDLER = "dashkit_snapshot_v3"
+TASK_HANDLER = "dashkit_task_v3"
+PLUGIN_NAME = "dashkit-snapshot-v3"
 
 #: Characters kept of an exception's text and of a traceback: enough to read,
 #: bounded so that a task raising a huge message cannot swell every poll.
@@ -37,6 +41,11 @@ MAX_EXCEPTION_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 20_000
 #: Dependencies listed for one task.
 MAX_DEPENDENCIES = 50
+#: Longest key text a question may name; longer ones are not looked up.
+MAX_KEY_CHARS = 1_000
+#: Tasks whose transfers the plugin remembers (as many records as Dask's own
+#: task stream holds by default).
+MAX_TRANSFERS_KEPT = 100_000
 
 #: Task-stream record columns, in the order of ``dashkit.schema.TASKS``.
 TASK_COLUMNS = ("start", "stop", "worker", "thread", "key", "prefix", "action", "status")
@@ -104,30 +113,32 @@ def _task_state(scheduler, key_text: str):
     """The scheduler's TaskState of the task whose key reads ``key_text``, or None."""
     ts = scheduler.tasks.get(key_text)
     if ts is None and key_text.startswith("("):
-        # Tuple keys travel as their str(): look for the one that reads so.
-        ts = next((t for k, t in scheduler.tasks.items() if str(k) == key_text), None)
+        # Tuple keys travel as their str(): read it back as the tuple (a
+        # literal only: nothing is run), then one lookup.
+        try:
+            key = ast.literal_eval(key_text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        if isinstance(key, tuple):
+            ts = scheduler.tasks.get(key)
     return ts
 
 
-def _transfers(scheduler, key_text: str) -> list[dict]:
-    """The transfers of the newest task-stream record of ``key_text``: source
-    worker, start and stop of each."""
-    stream = scheduler.plugins.get("task-stream")
-    for record in reversed(stream.buffer if stream is not None else ()):
-        if _key_text(record["key"]) == key_text:
-            return [{"source": str(s.get("source", "")), "start": float(s["start"]),
-                     "stop": float(s["stop"])}
-                    for s in record.get("startstops", ()) if s.get("action") == "transfer"]
-    return []
+def _transfers_of(record) -> list[dict]:
+    """The transfers of one task-stream record: source worker, start and stop."""
+    return [{"source": str(s.get("source", "")), "start": float(s["start"]),
+             "stop": float(s["stop"])}
+            for s in record.get("startstops", ()) if s.get("action") == "transfer"]  # fmt: skip
 
 
-def task_info(scheduler, key_text: str) -> dict:
+def task_info(scheduler, key_text: str, transfers: list[dict] | None = None) -> dict:
     """What the scheduler knows of one task now: ``state`` (``forgotten`` when
     it holds no such task), ``exception``/``traceback`` text if it erred, its
     result's ``nbytes`` and ``type``, the workers holding it, its dependencies
-    (key, bytes, holders) and dependents, and its transfers."""
+    (key, bytes, holders) and dependents, and ``transfers`` (given: those of
+    its newest task-stream record)."""
     ts = _task_state(scheduler, key_text)
-    info = {"key": key_text, "transfers": _transfers(scheduler, key_text)}
+    info = {"key": key_text, "transfers": transfers or []}
     if ts is None:
         return {**info, "state": "forgotten"}
     exception, traceback = error_texts(
@@ -198,6 +209,9 @@ class SnapshotPlugin(SchedulerPlugin):
 
     def __init__(self):
         self.scheduler = None
+        #: Key text -> transfers of its newest task-stream record, as polls read
+        #: them: a question is then answered without scanning the stream.
+        self._transfers: OrderedDict[str, list[dict]] = OrderedDict()
 
     async def start(self, scheduler) -> None:
         self.scheduler = scheduler
@@ -213,8 +227,21 @@ class SnapshotPlugin(SchedulerPlugin):
             self.scheduler.handlers.pop(TASK_HANDLER, None)
 
     def task(self, key: str = "") -> dict:
-        """:func:`task_info` of ``key``."""
-        return task_info(self.scheduler, str(key))
+        """:func:`task_info` of ``key``, in time independent of the number of tasks."""
+        key_text = str(key)
+        if len(key_text) > MAX_KEY_CHARS:
+            return {"key": key_text[:MAX_KEY_CHARS], "transfers": [], "state": "forgotten"}
+        return task_info(self.scheduler, key_text, self._transfers.get(key_text))
+
+    def _remember_transfers(self, records) -> None:
+        for record in records:
+            moved = _transfers_of(record)
+            if moved:
+                key_text = _key_text(record["key"])
+                self._transfers[key_text] = moved
+                self._transfers.move_to_end(key_text)
+        while len(self._transfers) > MAX_TRANSFERS_KEPT:
+            self._transfers.popitem(last=False)
 
     def snapshot(
         self, cursor: int = 0, max_records: int = 50_000, scheduler_id: str | None = None
@@ -237,6 +264,7 @@ class SnapshotPlugin(SchedulerPlugin):
         records = [stream.buffer[i] for i in range(offset, offset + (last - first))]
         errors: dict[str, list[str]] = {}
         tasks = task_stream_columns(records, errors)
+        self._remember_transfers(records)
         return {
             "scheduler_id": scheduler.id,
             "time": time.time(),
