@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dashkit import login
 from dashkit.sources.base import SourceError
 
 if TYPE_CHECKING:
@@ -145,8 +146,8 @@ def serve(args: argparse.Namespace) -> int:
 
     path = _layout_path(args.layout)
     _check_port(args.address, args.port)
-    access = _access(args)
     name = path.stem if path is not None else "status"
+    access = _access(args, name)
     address = _link(args, name)
     if args.replay and args.scheduler:
         raise CommandError("give --scheduler or --replay, not both")
@@ -173,7 +174,7 @@ def serve(args: argparse.Namespace) -> int:
     server_id = uuid.uuid4().hex
     # A script may read its request (arguments, cookies), and a page may show
     # who is logged in: only a spec's pages, without a login, are built ahead.
-    if callable(app) and "basic_auth" not in access and "oauth_provider" not in access:
+    if callable(app) and "cookie_secret" not in access:
         apps[name] = _built_ahead(name, app, titles[name], server_id)
     if path is None or path.suffix != ".py" or feed is not None:
         apps.update(_individual_pages(path, feed, titles, patterns))
@@ -247,7 +248,7 @@ def _link(args: argparse.Namespace, page: str) -> str:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _access(args: argparse.Namespace) -> dict:
+def _access(args: argparse.Namespace, page: str) -> dict:
     """Who may open the pages: Panel's server options from the access arguments,
     checked before serving, with a warning on stderr when the pages are open to
     other hosts without a login."""
@@ -268,12 +269,17 @@ def _access(args: argparse.Namespace) -> dict:
                                f"{', '.join(missing)}")  # fmt: skip
         options.update(oauth_provider=args.oauth_provider, oauth_key=args.oauth_key,
                        oauth_secret=args.oauth_secret)  # fmt: skip
-    if args.basic_auth:
-        options["basic_auth"] = args.basic_auth
     if args.basic_auth or args.oauth_provider:
-        # A login is kept in a signed cookie; without a given secret, logins
-        # last as long as this server.
+        # A login is kept in a signed cookie, which page scripts never see.
         options["cookie_secret"] = args.cookie_secret or secrets.token_urlsafe(32)
+        options["exclude_cookies"] = [login.COOKIE, "user", "id_token", "access_token"]
+    if args.basic_auth:
+        try:
+            users = login.Users(args.basic_auth)
+        except login.LoginConfigError as err:
+            raise CommandError(str(err)) from None
+        options["auth_provider"] = login.Logins(users, home=f"/{page}")
+    elif args.oauth_provider:
         # dashkit's own pages: Panel's load their images from the internet.
         templates = Path(__file__).parent / "templates"
         options.update(login_template=str(templates / "login.html"),

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 
 import panel as pn
-from tornado.web import RequestHandler
+from tornado.web import HTTPError, RequestHandler
 
 from dashkit import theme
 
@@ -78,6 +78,9 @@ class PlotsHandler(RequestHandler):
     """``GET /individual-plots.json``: title -> path of every individual page."""
 
     def get(self) -> None:
+        provider = self.application.auth_provider
+        if provider.get_user is not None and provider.get_user(self) is None:
+            raise HTTPError(403)  # with a login, not even the list without it
         # The extension reads it from JupyterLab's page, another origin; it
         # lists paths only.
         self.set_header("Access-Control-Allow-Origin", "*")

@@ -114,9 +114,11 @@ def synthetic_status(**source) -> dict:
     return {**spec, "source": {"type": "synthetic", **source}}
 
 
-def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None) -> Served:
+def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None,
+                   ready: str = DASHKIT_READY) -> Served:  # fmt: skip
     """``dashkit serve`` of ``spec`` (written to ``folder``/``name``.yaml, so its page
-    is ``/name``) on a free port with ``options``, started (call ``wait``)."""
+    is ``/name``) on a free port with ``options``, started (call ``wait``): ready
+    when ``ready`` answers."""
     import yaml
 
     from tests.conftest import free_port
@@ -126,7 +128,7 @@ def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None)
     port = free_port()
     # Waiting on the plot list leaves the page built ahead for the test's browser.
     return Served([str(BIN / "dashkit"), "serve", str(path), "--port", str(port), *options],
-                  port, name, folder, env=env, ready=DASHKIT_READY)  # fmt: skip
+                  port, name, folder, env=env, ready=ready)  # fmt: skip
 
 
 def launch(playwright):
