@@ -450,3 +450,34 @@ def test_a_full_disk_stops_the_recording_at_once_with_one_line_and_keeps_what_wa
     assert said.startswith(f"dashkit record: cannot write {path}") and "too large" in said
     written = Recording.read(path)  # what was written before the failure reads back
     assert len(written.polls) > 0 and len(written.tasks) > 0
+
+
+def test_a_recording_that_decompresses_beyond_the_limit_is_refused_in_one_line(tmp_path):
+    """A small file can claim gigabytes once decompressed (one large batch written
+    over and over); what is read is bounded (the limit scaled down here)."""
+    path, bomb = tmp_path / "run.dkrec", tmp_path / "bomb.dkrec"
+    synthetic_recording(path, snapshots=20)
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_stream(source)
+        batches = list(reader)
+    decompressed = sum(b.nbytes for b in batches)
+    largest = max(batches, key=lambda b: b.num_rows)
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.OSFile(str(bomb), "wb") as sink, \
+            pa.ipc.new_stream(sink, reader.schema, options=options) as writer:  # fmt: skip
+        for batch in [*batches, *[largest] * 200]:
+            writer.write_batch(batch)
+    assert bomb.stat().st_size < 40 * path.stat().st_size  # small on disk
+    env = {**os.environ, "DASHKIT_MAX_RECORDING_BYTES": str(3 * decompressed)}
+
+    def export(recording) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(recording), "-o",
+                               str(tmp_path / f"{recording.stem}.html")], capture_output=True,
+                              text=True, timeout=120, env=env)  # fmt: skip
+
+    assert export(path).returncode == 0  # a recording within the limit
+    refused = export(bomb)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"{bomb}: more than" in line and "DASHKIT_MAX_RECORDING_BYTES" in line
+    assert not (tmp_path / "bomb.html").exists()

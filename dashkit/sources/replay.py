@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -199,6 +200,24 @@ class Recording:
                    invalid_tasks=dropped["tasks"], errors=errors)  # fmt: skip
 
 
+#: The environment variable that sets :func:`max_recording_bytes`.
+LIMIT_VARIABLE = "DASHKIT_MAX_RECORDING_BYTES"
+#: Bytes of a recording's data, decompressed, that dashkit reads at most by
+#: default (a million task rows take about 330 MiB): a small file can claim
+#: gigabytes once decompressed, and reading them all would exhaust the machine.
+MAX_RECORDING_BYTES = 2**30
+
+
+def max_recording_bytes() -> int:
+    """The most bytes of one recording's data, decompressed, that are read:
+    ``$DASHKIT_MAX_RECORDING_BYTES``, else :data:`MAX_RECORDING_BYTES`."""
+    value = os.environ.get(LIMIT_VARIABLE, "")
+    try:
+        return int(value) if value else MAX_RECORDING_BYTES
+    except ValueError:
+        raise RecordingError(f"{LIMIT_VARIABLE}={value!r}: give a number of bytes") from None
+
+
 def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
     if not path.is_file():
         raise RecordingError(f"{path}: no such recording file")
@@ -230,10 +249,18 @@ def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
         header = reader.schema.remove_metadata()
         if header != current and header != _without_errors(current):
             raise RecordingError(f"{path}: version {VERSION} header with unexpected columns")
-        batches, problem = [], None
+        batches, problem, held, limit = [], None, 0, max_recording_bytes()
         while True:
             try:
                 batch = reader.read_next_batch()
+                held += batch.nbytes
+                if held > limit:
+                    rows = sum(b.num_rows for b in batches) + batch.num_rows
+                    raise RecordingError(
+                        f"{path}: more than {limit / 2**20:,.0f} MiB of data once "
+                        f"decompressed (at {rows:,} rows): more than dashkit reads of one "
+                        f"recording; {LIMIT_VARIABLE}=<bytes> raises the limit"
+                    )  # fmt: skip
                 batch.validate(full=True)
                 batches.append(_with_error_columns(batch, current))
             except StopIteration:
