@@ -142,6 +142,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from dashkit.components import compat
     from dashkit.feed import Feed
+    from dashkit.page_pool import PooledDocHandler
     from dashkit.page_sockets import CHECK_PERIOD_MS, PageSocketHandler
 
     path = _layout_path(args.layout)
@@ -187,6 +188,7 @@ def serve(args: argparse.Namespace) -> int:
     loop = IOLoop.current()
     _stop_on_sigterm(loop)
     compat.serve_route_with(compat.SOCKET_ROUTE, PageSocketHandler)
+    compat.serve_route_with(compat.PAGE_ROUTE, PooledDocHandler)  # every page: floods refused
     try:
         pn.serve(apps, port=args.port, address=args.address, show=args.show, title=titles,
                  extra_patterns=patterns, server_id=server_id, loop=loop,

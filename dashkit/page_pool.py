@@ -37,6 +37,7 @@ from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from tornado.ioloop import IOLoop
 
 from dashkit.components import compat
+from dashkit.page_builds import BuildGate
 
 if TYPE_CHECKING:
     from bokeh.application import Application
@@ -233,7 +234,19 @@ def _has_login(handler: panel.io.server.DocHandler) -> bool:
 
 
 class PooledDocHandler(panel.io.server.DocHandler):
-    """Panel's page handler, giving out the application's spare page when it has one."""
+    """Panel's page handler, giving out the application's spare page when it has
+    one, and building pages in turns that leave open pages half of the event
+    loop (:mod:`dashkit.page_builds`)."""
+
+    async def get(self, *args, **kwargs):
+        builds = BuildGate.of(asyncio.get_running_loop())
+        if builds.crowded():
+            self.set_status(503)
+            self.set_header("Retry-After", str(builds.retry_after()))
+            self.finish("The server is building many pages: try again in a moment.")
+            return
+        async with builds.turn():
+            return await super().get(*args, **kwargs)
 
     async def get_session(self) -> ServerSession:
         pool = PagePool.of(self.application_context.application)

@@ -146,11 +146,12 @@ def test_dashkit_serve_waits_for_a_scheduler_not_up_yet_and_connects_when_it_is(
 
     try:
         server.wait()  # it starts: nothing listens at the address yet
+        # Each look builds a page: one a second, as a person reloading would.
         said = wait_for(lambda: "trying again" in (s := status()) and s, timeout=60,
-                        what="the page saying it waits for the scheduler")  # fmt: skip
+                        interval=1.0, what="the page saying it waits for the scheduler")
         assert f"disconnected: cannot reach a Dask scheduler at {scheduler.address}" in said
         scheduler.start_scheduler()
-        wait_for(lambda: " connected ·" in (s := status()) and s, timeout=60,
+        wait_for(lambda: " connected ·" in (s := status()) and s, timeout=60, interval=1.0,
                  what="the page connected once the scheduler is up")  # fmt: skip
     finally:
         server.stop()
