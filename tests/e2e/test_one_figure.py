@@ -145,16 +145,23 @@ def unlike(a: Image.Image, b: Image.Image) -> float:
                         - np.asarray(b.resize(size, Image.BOX), float)).mean() / 255)  # fmt: skip
 
 
-def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(open_page,
+#: The layouts of one source, replayable; their pages' names and how many
+#: plots each draws at least.
+REPLAYED = {"status": 5, "performance": 2, "compact": 4}
+
+
+@pytest.mark.parametrize("name", sorted(REPLAYED))
+def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(name, open_page,
                                                                               tmp_path):
     recording = tmp_path / "run.dkrec"
     synthetic_recording(recording, snapshots=12)
+    layout = [] if name == "status" else [f"layouts/{name}.yaml"]
     port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", "--replay", str(recording), "--port",
-                     str(port)], port, "status", tmp_path)  # fmt: skip
+    server = Served([str(BIN / "dashkit"), "serve", *layout, "--replay", str(recording),
+                     "--port", str(port)], port, name, tmp_path)  # fmt: skip
     try:
         server.wait()
-        page = open_page("one-figure-served")
+        page = open_page(f"one-figure-{name}-served")
         page.goto(server.url)
         wait_until(lambda: replay_label(page)[0] == "ended", timeout=60, what="the replay ended")
         # Every plot drawn from the last poll: the progress title holds its totals.
@@ -164,18 +171,18 @@ def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(op
     finally:
         server.stop()
     out = tmp_path / "report.html"
-    subprocess.run([str(BIN / "dashkit"), "export", "--replay", str(recording), "-o", str(out)],
-                   check=True, capture_output=True, cwd=tmp_path)  # fmt: skip
-    page = open_page("one-figure-file")
+    subprocess.run([str(BIN / "dashkit"), "export", *layout, "--replay", str(recording), "-o",
+                    str(out)], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+    page = open_page(f"one-figure-{name}-file")
     page.goto(out.as_uri())
     wait_until(lambda: page.canvases_painted(), what="the file's plots painted")
     page.page.wait_for_timeout(500)
     written = plot_images(page)
-    shown = [name for name in served if name in written]
-    assert len(shown) >= 5, f"plots on both: {shown}"
-    for name in shown:
-        served[name].save(artifact(f"one-figure-{name}-page.png"))
-        written[name].save(artifact(f"one-figure-{name}-file.png"))
-    differences = {name: round(unlike(served[name], written[name]), 3) for name in shown}
-    print("pixel differences, page against file:", differences)
+    shown = [plot for plot in served if plot in written]
+    assert len(shown) >= REPLAYED[name], f"plots on both: {shown}"
+    for plot in shown:
+        served[plot].save(artifact(f"one-figure-{name}-{plot}-page.png"))
+        written[plot].save(artifact(f"one-figure-{name}-{plot}-file.png"))
+    differences = {plot: round(unlike(served[plot], written[plot]), 3) for plot in shown}
+    print(f"pixel differences of {name}, page against file:", differences)
     assert max(differences.values()) < UNLIKE, differences
