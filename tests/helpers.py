@@ -131,6 +131,17 @@ def dashkit_server(spec: dict, folder: Path, name: str, *options: str, env=None,
                   port, name, folder, env=env, ready=ready)  # fmt: skip
 
 
+def replay_server(recording: Path, folder: Path, layout: str | None = None) -> Served:
+    """``dashkit serve`` of ``layouts/<layout>.yaml`` (None: the status page)
+    playing ``recording``, on a free port, started (call ``wait``)."""
+    from tests.conftest import free_port
+
+    spec = [] if layout is None else [f"layouts/{layout}.yaml"]
+    port = free_port()
+    return Served([str(BIN / "dashkit"), "serve", *spec, "--replay", str(recording), "--port",
+                   str(port)], port, layout or "status", folder)  # fmt: skip
+
+
 def launch(playwright):
     """Headless Debian Chromium (Playwright's own browser download is not used)."""
     return playwright.chromium.launch(

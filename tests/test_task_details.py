@@ -271,14 +271,19 @@ def test_a_question_about_a_task_costs_the_scheduler_lookups_not_scans():
     assert len(plugin.task(key="k" * 10 * MAX_KEY_CHARS)["key"]) == MAX_KEY_CHARS
 
 
-def test_one_card_asks_the_scheduler_a_few_times_a_second_however_fast_keys_come():
-    from dashkit.components.task_details import ASKS_PER_SECOND
-
+def counting_card() -> tuple[TaskDetails, list[str]]:
+    """A card on a feed that counts the questions it would ask the scheduler."""
     asked: list[str] = []
     feed = Feed(SyntheticSource(seed=1, start_time=0.0))
     feed.poll()
     feed.task_info = lambda key: asked.append(key) or (None, "counted")
-    card = TaskDetails(feed=feed)
+    return TaskDetails(feed=feed), asked
+
+
+def test_one_card_asks_the_scheduler_a_few_times_a_second_however_fast_keys_come():
+    from dashkit.components.task_details import ASKS_PER_SECOND
+
+    card, asked = counting_card()
     began = time.monotonic()
     for i in range(12):
         card._search.value = f"typed-{i}"
@@ -290,11 +295,7 @@ def test_one_card_asks_the_scheduler_a_few_times_a_second_however_fast_keys_come
 def test_a_key_too_long_to_be_one_is_not_looked_up():
     from dashkit.sources.scheduler_side import MAX_KEY_CHARS
 
-    asked: list[str] = []
-    feed = Feed(SyntheticSource(seed=1, start_time=0.0))
-    feed.poll()
-    feed.task_info = lambda key: asked.append(key) or (None, "counted")
-    card = TaskDetails(feed=feed)
+    card, asked = counting_card()
     card._search.value = "k" * (MAX_KEY_CHARS + 1)
     assert asked == [] and card.task is None
     assert f"at most {MAX_KEY_CHARS:,} characters" in card.html

@@ -16,11 +16,11 @@ from PIL import Image
 from dashkit.export import render_html
 from dashkit.individual import PAGES
 from dashkit.layouts import Layout
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_replay_served import replay_label
 from tests.figures import dashkit_figures, file_document, look, pulled
-from tests.helpers import BIN, Served, artifact, dashkit_server
+from tests.helpers import BIN, artifact, dashkit_server, replay_server
 from tests.test_replay import synthetic_recording
 
 SPECS = sorted(p.stem for p in (ROOT / "layouts").glob("*.yaml"))
@@ -156,9 +156,7 @@ def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(na
     recording = tmp_path / "run.dkrec"
     synthetic_recording(recording, snapshots=12)
     layout = [] if name == "status" else [f"layouts/{name}.yaml"]
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", *layout, "--replay", str(recording),
-                     "--port", str(port)], port, name, tmp_path)  # fmt: skip
+    server = replay_server(recording, tmp_path, None if name == "status" else name)
     try:
         server.wait()
         page = open_page(f"one-figure-{name}-served")

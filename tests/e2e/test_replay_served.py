@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from tests.conftest import free_port
 from tests.e2e.conftest import wait_until
-from tests.helpers import BIN, Served
+from tests.helpers import replay_server
 from tests.test_replay import synthetic_recording
 
 
@@ -30,9 +29,7 @@ def rows_shown(page) -> int:
 def test_a_served_replay_plays_pauses_and_scrubs(open_page, tmp_path):
     recording = tmp_path / "run.dkrec"
     synthetic_recording(recording, snapshots=121)  # 60 s of a synthetic cluster
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", "--replay", str(recording), "--port",
-                     str(port)], port, "status", tmp_path)  # fmt: skip
+    server = replay_server(recording, tmp_path)
     try:
         server.wait()
         page = open_page("replay")

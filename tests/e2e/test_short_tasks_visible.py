@@ -9,10 +9,10 @@ import numpy as np
 from PIL import Image
 
 from dashkit import theme
-from tests.conftest import free_port, packed
+from tests.conftest import packed
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_replay_served import replay_label
-from tests.helpers import BIN, Served
+from tests.helpers import replay_server
 from tests.test_replay import synthetic_recording
 
 #: The task stream's frame on the screen, its ranges, and its rectangles.
@@ -43,9 +43,7 @@ def red(pixels: np.ndarray) -> np.ndarray:
 def test_a_transfer_narrower_than_a_pixel_shows_red_where_it_ran(open_page, tmp_path):
     recording = tmp_path / "run.dkrec"
     synthetic_recording(recording, snapshots=16, transfer_rate=0.3)
-    port = free_port()
-    server = Served([str(BIN / "dashkit"), "serve", "--replay", str(recording), "--port",
-                     str(port)], port, "status", tmp_path)  # fmt: skip
+    server = replay_server(recording, tmp_path)
     try:
         server.wait()
         page = open_page("short-tasks")
