@@ -54,6 +54,11 @@ def look(figure: Plot) -> dict:
          **{p: _plain(getattr(r.glyph, p)) for p in GLYPH_STYLE if hasattr(r.glyph, p)}}
         for r in figure.renderers if isinstance(r, GlyphRenderer)
     ]  # fmt: skip
+    for glyph in glyphs:
+        # How wide the task stream's outline is depends on its lanes (the data);
+        # that it has one does not.
+        if glyph["glyph"] == "Quad" and isinstance(glyph.get("line_width"), float | int):
+            glyph["line_width"] = "outlined" if glyph["line_width"] > 0 else 0
     hovers = [t.tooltips for t in figure.toolbar.tools if isinstance(t, HoverTool)]
     return {
         "title_visible": figure.title.visible,

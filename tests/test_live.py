@@ -40,6 +40,7 @@ LIVE_PROPERTIES = {
     ("Title", "text"), ("Range1d", "start"), ("Range1d", "end"), ("FixedTicker", "ticks"),
     ("LinearAxis", "major_label_overrides"), ("Span", "location"),
     ("CustomJSHover", "args"),  # the task stream's hover names, when new ones appear
+    ("Quad", "line_width"),  # the task stream's outline, narrower as lanes are added
 }  # fmt: skip
 
 

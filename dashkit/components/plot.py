@@ -154,7 +154,7 @@ class Plot(Component):
             "toolbar": "above",
             "default_tools": [],
             "hooks": [_chrome(palette, label_room, self.output_backend, self.component_type),
-                      _weak(self._title_hook), *map(_weak, hooks)],
+                      weak_hook(self._title_hook), *map(weak_hook, hooks)],
         }  # fmt: skip
 
     def _title_hook(self, plot, _element) -> None:
@@ -335,7 +335,7 @@ def headed(figure) -> None:
     figure.toolbar.autohide = True
 
 
-def _weak(hook):
+def weak_hook(hook):
     """``hook``, holding its component weakly when it is a method of one.
 
     HoloViews keeps every element's options, hooks included, in a store for
@@ -346,12 +346,12 @@ def _weak(hook):
         return hook
     method = weakref.WeakMethod(hook)
 
-    def weak_hook(plot, element):
+    def call(plot, element):
         bound = method()
         if bound is not None:
             bound(plot, element)
 
-    return weak_hook
+    return call
 
 
 #: Figure -> the palette it was styled with (HoloViews runs hooks on every update).

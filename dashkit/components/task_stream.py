@@ -51,7 +51,7 @@ from bokeh.models import CDSView, CustomJSFilter, GlyphRenderer
 from dashkit import raster, theme
 from dashkit.components import compat, task_hover
 from dashkit.components.live import LivePlot
-from dashkit.components.plot import Plot, color_from_columns, rectangles
+from dashkit.components.plot import Plot, color_from_columns, rectangles, weak_hook
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 
@@ -69,6 +69,17 @@ def _rows_filter(reserved: bool) -> CDSView:
     colors = theme.packed_colors(theme.RESERVED_COLORS).tolist()
     return CDSView(filter=CustomJSFilter(code=_RESERVED_ROWS_JS,
                                          args={"colors": colors, "reserved": reserved}))
+
+
+def outline_width(lanes: float, pixels: float) -> float:
+    """The width of the rectangles' outline when ``lanes`` lanes share ``pixels``
+    pixels: Dask's 3 px, less where lanes are so thin that it would cover the
+    next lane (at most the gap between two bars).
+
+    >>> outline_width(4, 400), outline_width(96, 140) < 0.3
+    (3, True)
+    """
+    return min(theme.TASK_OUTLINE_WIDTH, (1 - raster.BAR) * pixels / max(lanes, 1))
 
 
 def reserved_on_top(plot, _element) -> None:
@@ -90,7 +101,7 @@ def reserved_on_top(plot, _element) -> None:
 
 
 _RECENT_OPTIONS = {
-    "hooks": [color_from_columns, reserved_on_top], "line_width": theme.TASK_OUTLINE_WIDTH,
+    "hooks": [color_from_columns], "line_width": theme.TASK_OUTLINE_WIDTH,
     "line_alpha": theme.TASK_OUTLINE_ALPHA, "xlabel": "seconds", "ylabel": "",
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
     "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
@@ -184,6 +195,10 @@ class TaskStream(Plot):
     def _make_element(self) -> hv.DynamicMap:
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
         recent = recent.opts(**_RECENT_OPTIONS)
+        # After HoloViews' own hooks: the outline fits the lanes, then the
+        # reserved rows get their renderer (a copy of the glyph as it is then).
+        recent = recent.opts(hooks=[*_RECENT_OPTIONS["hooks"], weak_hook(self._fit_outline),
+                                    reserved_on_top])
         history = hv.DynamicMap(
             lambda x_range, y_range, **size: self._draw_history(*self._in_view(x_range, y_range),
                                                                 **size),
@@ -307,10 +322,29 @@ class TaskStream(Plot):
             if self._following:
                 plot.set_range(plot.figure.x_range, self.followed_range(view))
                 plot.set_range(plot.figure.y_range, self._y_range(view.history))
+            self._set_outline(plot, self._outline(view.history))
             self._refresh_image(plot, view.history)
 
     def _attached(self, plot: LivePlot) -> None:
         plot.memo["newest"] = self._drawn_newest  # what HoloViews drew
+
+    def _fit_outline(self, plot, _element) -> None:
+        """Hook: the outline as wide as the lanes allow (:func:`outline_width`)."""
+        plot.handles["glyph"].line_width = self._outline()
+
+    def _outline(self, history: TaskHistory | None = None) -> float:
+        """The outline's width for this plot's lanes and height (its browser's)."""
+        history = history or self.feed.history
+        return outline_width(history.n_lanes, self._size.height or self.height)
+
+    @staticmethod
+    def _set_outline(plot: LivePlot, width: float) -> None:
+        """Set the outline of ``plot``'s rectangles, in both their renderers."""
+        glyphs = [r.glyph for r in plot.figure.renderers
+                  if r.name == task_hover.RESERVED_RENDERER]  # fmt: skip
+        for glyph in [plot.layers[RECENT].handles["glyph"], *glyphs]:
+            if glyph.line_width != width:
+                glyph.line_width = width
 
     def _name_hover(self, plot, _element) -> None:
         """Hook: one hover tool over the rectangles of every layer, naming what
@@ -446,7 +480,7 @@ class TaskStream(Plot):
         # One image pixel per screen pixel: bars, grown by the rectangles'
         # outline, then meet the rectangles drawn beside them without a seam.
         height = int(height or self._size.height or self.height)
-        grow = theme.TASK_OUTLINE_WIDTH / 2
+        grow = outline_width(y_hi - y_lo, height) / 2
         pad = (grow * (x_hi - x_lo) / width, grow * (y_hi - y_lo) / max(height, 1))
         older = history.total - self.dense_threshold
         end = x_lo
