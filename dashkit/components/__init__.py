@@ -4,7 +4,7 @@ Components are registered by ``component_type``:
 
 >>> from dashkit.components import Component
 >>> sorted(Component.types())[:3]
-['cluster_memory', 'cpu', 'occupancy']
+['cluster_memory', 'cpu', 'feed_status']
 """
 
 import holoviews as hv

@@ -50,7 +50,9 @@ class Plot(Component):
     >>> from dashkit import Feed, SyntheticSource
     >>> from dashkit.components import CPUUtilization
     >>> cpu = CPUUtilization(feed=Feed(SyntheticSource(seed=1)))
-    >>> cpu.feed.poll(); cpu.frame().title.startswith("CPU use")
+    >>> cpu.feed.poll()
+    True
+    >>> cpu.frame().title.startswith("CPU use")
     True
     """
 

@@ -106,7 +106,7 @@ class Recording:
     Example
     -------
     >>> rec = Recording.read("run.dkrec")       # doctest: +SKIP
-    >>> rec.duration, len(rec.tasks), rec.problem
+    >>> rec.duration, len(rec.tasks), rec.problem   # doctest: +SKIP
     (30.5, 120345, None)
     """
 
