@@ -30,6 +30,7 @@ from typing import ClassVar
 import panel as pn
 import param
 from bokeh.model import Model
+from bokeh.models import Div
 from panel.io.state import set_curdoc
 
 from dashkit import theme
@@ -175,8 +176,8 @@ class Component(Registered, pn.viewable.Viewer):
 class Widget(Component):
     """Base of the components that are a line or a control of the page, not a plot.
 
-    A widget builds its Panel objects in :meth:`_view`, moves each poll into
-    them in :meth:`show` and gives a file a Bokeh model in :meth:`export_model`.
+    A widget builds its Panel objects in :meth:`_view` and moves each poll into
+    them in :meth:`show`; a file shows :meth:`export_text` (the widget's text).
 
     Example
     -------
@@ -186,3 +187,10 @@ class Widget(Component):
     """
 
     __abstract = True
+
+    def export_text(self) -> str:
+        """The HTML a file shows of this widget."""
+        raise NotImplementedError
+
+    def export_model(self) -> Model:
+        return Div(text=self.export_text(), sizing_mode="stretch_width")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import panel as pn
 import param
-from bokeh.models import Div
 
 from dashkit import theme
 from dashkit.components.base import Widget
@@ -90,8 +89,8 @@ class ReplayControl(Widget):
         super()._restyle()
         self._label.object = self.text()
 
-    def export_model(self) -> Div:
-        return Div(text=self.text(), sizing_mode="stretch_width")
+    def export_text(self) -> str:
+        return self.text()
 
     def show(self, view: FeedView) -> None:
         self._slider.value = self.source.position

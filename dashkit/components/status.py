@@ -6,7 +6,6 @@ import html
 
 import panel as pn
 import param
-from bokeh.models import Div
 
 from dashkit import theme
 from dashkit.components.base import Widget
@@ -67,8 +66,8 @@ class FeedStatus(Widget):
     def _view(self):
         return pn.pane.Bokeh(self._line.model, sizing_mode="stretch_width", height=self.height)
 
-    def export_model(self) -> Div:
-        return Div(text=self.text(), sizing_mode="stretch_width")
+    def export_text(self) -> str:
+        return self.text()
 
     def _restyle(self) -> None:
         super()._restyle()

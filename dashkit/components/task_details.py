@@ -24,7 +24,6 @@ from functools import partial
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div
 
 from dashkit import theme
 from dashkit.components.base import Widget
@@ -287,9 +286,6 @@ class TaskDetails(Widget):
 
     def show(self, view: FeedView) -> None:
         """Nothing moves with a poll: the card shows the task chosen."""
-
-    def export_model(self) -> Div:
-        return Div(text=self.export_text(), sizing_mode="stretch_width")
 
     def export_text(self, most: int = 20) -> str:
         """What an export shows instead of a card (no page to click in): the

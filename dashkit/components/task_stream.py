@@ -101,7 +101,7 @@ def reserved_on_top(plot, _element) -> None:
 
 
 _RECENT_OPTIONS = {
-    "hooks": [color_from_columns], "line_width": theme.TASK_OUTLINE_WIDTH,
+    "line_width": theme.TASK_OUTLINE_WIDTH,
     "line_alpha": theme.TASK_OUTLINE_ALPHA, "xlabel": "seconds", "ylabel": "",
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
     "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
@@ -194,11 +194,10 @@ class TaskStream(Plot):
 
     def _make_element(self) -> hv.DynamicMap:
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
-        recent = recent.opts(**_RECENT_OPTIONS)
-        # After HoloViews' own hooks: the outline fits the lanes, then the
-        # reserved rows get their renderer (a copy of the glyph as it is then).
-        recent = recent.opts(hooks=[*_RECENT_OPTIONS["hooks"], weak_hook(self._fit_outline),
-                                    reserved_on_top])
+        # The outline fits the lanes before the reserved rows get their
+        # renderer, a copy of the glyph as it is then.
+        recent = recent.opts(hooks=[color_from_columns, weak_hook(self._fit_outline),
+                                    reserved_on_top], **_RECENT_OPTIONS)
         history = hv.DynamicMap(
             lambda x_range, y_range, **size: self._draw_history(*self._in_view(x_range, y_range),
                                                                 **size),
