@@ -3,8 +3,8 @@
 A Feed polls its :class:`~dashkit.sources.base.Source` every ``period``
 seconds on one background thread, keeps the latest ``workers`` and
 ``progress`` frames, and appends task-stream rows to a bounded
-:class:`~dashkit.task_buffer.TaskBuffer` together with their drawing
-positions (:class:`~dashkit.task_history.TaskHistory`, one per Feed). Any
+:class:`~dashkit.task_buffer.TaskBuffer` together with their time and
+lane (:class:`~dashkit.task_history.TaskHistory`, one per Feed). Any
 number of readers (browser sessions, notebook cells) pull what is new with
 their own cursor, so ten dashboards cost the scheduler what one does.
 

@@ -19,7 +19,7 @@ True
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -54,3 +54,30 @@ class FrameCache:
             self.derivations[key] += 1
             self._derived[key] = (view.version, value)
             return value
+
+
+class RecentValues:
+    """A small least-recently-used cache of computed values; ``computed`` counts misses.
+
+    Example
+    -------
+    >>> cache = RecentValues(size=2)
+    >>> cache.get("a", lambda: 1), cache.get("a", lambda: 2), cache.computed
+    (1, 1, 1)
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.computed = 0
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value cached for ``key``, or ``compute()`` cached for it."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        self.computed += 1
+        value = self._items[key] = compute()
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value

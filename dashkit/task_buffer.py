@@ -119,10 +119,14 @@ class TaskBuffer:
     @property
     def nbytes(self) -> int:
         """Bytes held by the numeric columns and the key strings."""
-        held = len(self)
-        numeric = sum(c[:held].nbytes for n, c in self._columns.items() if n != "key")
-        keys = sum(len(k) + 49 for k in self._columns["key"][:held])  # str object overhead
-        return numeric + keys + 8 * held
+        return self.nbytes_of(range(self.oldest, self.total))
+
+    def nbytes_of(self, rows: range) -> int:
+        """Bytes the rows at cursors ``rows`` (each still held) take in the buffer."""
+        row = sum(c.itemsize for n, c in self._columns.items() if n != "key")
+        keys = self.columns(["key"], rows)["key"]
+        # A key is a str object (49 bytes and its text) and a pointer.
+        return (row + 8 + 49) * len(rows) + sum(map(len, keys))
 
     def append(self, frame: pd.DataFrame, derived: dict[str, np.ndarray] | None = None) -> None:
         """Append a ``tasks`` frame; the oldest rows go once ``capacity`` is reached.

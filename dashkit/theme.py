@@ -308,7 +308,7 @@ def tooltip(rows: Sequence[tuple[str, ...]]) -> str:
 
 #: The task stream's hover formatter: the body of a Bokeh ``CustomJSHover``,
 #: run in the browser. ``value`` is a code and ``format`` the lookup that names
-#: it in ``names`` (:meth:`dashkit.task_history.HoverNames.lookups`); "worker"
+#: it in ``names`` (:meth:`dashkit.task_picture.HoverNames.lookups`); "worker"
 #: goes through the worker of a (worker, thread) pair, and "duration" formats
 #: seconds as :func:`format_time` does, to the digit (a tie at the second
 #: decimal rounds to even, as Python's ``%.2f`` does and ``toFixed`` does not).

@@ -24,9 +24,7 @@ from dashkit.components import (
     WorkerMemory,
 )  # fmt: skip
 from dashkit.feed import Feed
-from dashkit.raster import shade
 from dashkit.sources import SyntheticSource
-from dashkit.theme import CLASS_COLORS
 from tests.conftest import StaticSource, packed
 
 GiB = 2**30
@@ -283,15 +281,6 @@ def test_dense_history_pixels_show_each_prefix_where_it_ran():
         expected = np.array(hv.plotting.util.hex2rgb(colour))
         assert len(painted) > 0.3 * band.shape[0] * band.shape[1]
         assert np.allclose(painted, expected, atol=1)
-
-
-def test_shade_picks_the_dominant_class():
-    counts = np.zeros((1, 2, len(CLASS_COLORS)), np.uint32)
-    counts[0, 0, 3] = 5
-    counts[0, 0, 1] = 2
-    rgba = shade(counts).view(np.uint8).reshape(1, 2, 4)
-    assert tuple(rgba[0, 0, :3]) == tuple(int(CLASS_COLORS[3][i:i + 2], 16) for i in (1, 3, 5))
-    assert rgba[0, 1, 3] == 0  # nothing there: transparent
 
 
 def test_components_are_registered_with_suggestions():

@@ -11,6 +11,7 @@ from dashkit import theme
 from dashkit.components import Progress, TaskProcessing, TaskStream, WorkerMemory
 from dashkit.feed import Feed
 from dashkit.sources import DaskSource
+from dashkit.task_picture import TaskPicture
 from tests.conftest import packed, wait_for
 from tests.test_components import source_data
 
@@ -57,7 +58,8 @@ def test_live_numbers_are_drawn(live):
     assert counts.loc["div", "erred"] == 1
 
     stream = pd.DataFrame(source_data(TaskStream(feed=feed)))
-    stream = stream.assign(**feed.history.names().decode(stream))  # what the hover shows
+    names = TaskPicture.of(feed.history).names()
+    stream = stream.assign(**names.decode(stream))  # what the hover shows
     rows = feed.tasks.frame()
     assert len(stream) == len(rows)  # one rectangle per task-stream row
     assert sorted(stream["key"]) == sorted(rows["key"])

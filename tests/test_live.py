@@ -32,6 +32,7 @@ from dashkit.components.refresh import SessionRefresh
 from dashkit.components.task_stream import HISTORY, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
+from dashkit.task_picture import TaskPicture
 from dashkit.theme import CLASS_COLORS
 from tests.conftest import packed
 
@@ -94,7 +95,7 @@ def test_three_pages_on_one_feed_compute_each_frame_once_per_poll():
     feed = busy_feed()
     pages = [page(feed)[1] for _ in range(3)]
     before = dict(feed.frames.derivations)
-    history_before = feed.history.computations
+    history_before = TaskPicture.of(feed.history).computations
     polls = 5
     for _ in range(polls):
         feed.poll()
@@ -105,7 +106,7 @@ def test_three_pages_on_one_feed_compute_each_frame_once_per_poll():
     assert kinds >= {"ClusterMemory", "WorkerMemory", "TaskProcessing", "CPUUtilization",
                      "Occupancy", "Progress", "FeedStatus"}  # fmt: skip
     assert set(computed.values()) == {polls}, computed
-    history = feed.history.computations - history_before
+    history = TaskPicture.of(feed.history).computations - history_before
     # One window of new rows and at most one image per poll, whatever the pages.
     assert history["quads"] <= polls and history["image"] <= polls, history
 

@@ -10,6 +10,7 @@ from dashkit import theme
 from dashkit.components import TaskStream
 from dashkit.feed import Feed
 from dashkit.sources import DaskSource
+from dashkit.task_picture import TaskPicture
 from tests.conftest import packed, wait_for
 from tests.helpers import reserved_colour_workload
 
@@ -47,7 +48,7 @@ def test_a_real_clusters_transfers_spills_and_errors_are_drawn_in_their_colours(
     figure = hv.render(stream.element, backend="bokeh")
     drawn = next(d for d in (r.data_source.data for r in figure.renderers)
                  if "action" in d and len(d["action"]))  # fmt: skip
-    actions = feed.history.names().decode(drawn)["action"]
+    actions = TaskPicture.of(feed.history).names().decode(drawn)["action"]
     rows = list(zip(drawn["key"], actions, drawn["color"], drawn["alpha"], strict=True))
     tasks = feed.tasks.frame().set_index(["key", "action"])
     for action in ("transfer", "disk-write", "disk-read"):

@@ -21,6 +21,7 @@ from dashkit.sources.replay import arrow_schema
 from dashkit.sources.scheduler_side import MAX_EXCEPTION_CHARS
 from dashkit.task_buffer import TaskBuffer
 from dashkit.task_history import TaskHistory
+from dashkit.task_picture import TaskPicture
 from tests.conftest import wait_for
 
 #: What the failing task raises: markup in it is data.
@@ -52,7 +53,7 @@ def synthetic_page():
 
 
 def middle_of(feed: Feed, index: int) -> tuple[float, float, str]:
-    quads = feed.history.quads(feed.history.oldest, feed.history.total)
+    quads = TaskPicture.of(feed.history).quads(feed.history.oldest, feed.history.total)
     x = (quads["left"][index] + quads["right"][index]) / 2
     y = (quads["bottom"][index] + quads["top"][index]) / 2
     return x, y, quads["key"][index]
@@ -66,7 +67,7 @@ def test_the_bar_at_a_point_is_found_and_a_near_miss_counts_only_within_the_slac
                                 {**row, "thread": 2, "key": "p-3", "start": 100.0, "stop": 103.0}]))
     assert history.task(history.find(0.5, 0.0))["key"] == "p-1"
     assert history.task(history.find(0.5, 1.2))["key"] == "p-3"  # the second thread's row
-    assert history.find(0.5, 0.45) is None  # between two rows' bars
+    assert history.find(0.5, 0.45, half=0.4) is None  # between two rows' bars
     assert history.find(1.5, 0.0) is None  # between two bars of a row
     assert history.task(history.find(1.99, 0.0, slack=0.02))["key"] == "p-2"  # a sliver
     assert history.task(history.find_key("p-2"))["duration"] == pytest.approx(0.001)

@@ -17,7 +17,7 @@ from dashkit.components.task_hover import NAMED_FIELDS, hover_tool
 from dashkit.components.task_stream import HOVER, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
-from dashkit.task_history import HoverNames
+from dashkit.task_picture import HoverNames, TaskPicture
 
 
 def churning_feed() -> Feed:
@@ -88,11 +88,11 @@ def test_new_workers_and_prefixes_are_named_live_and_names_are_sent_only_when_ne
     doc = shown(stream)
     events: list = []
     doc.on_change(events.append)
-    sent = {feed.history.names()}
+    sent = {TaskPicture.of(feed.history).names()}
     for _ in range(15):
         feed.poll()
         SessionRefresh.redraw([stream])
-        sent.add(feed.history.names())
+        sent.add(TaskPicture.of(feed.history).names())
         assert_named_right(stream, feed)
     workers = set(page_names(stream).worker)
     assert len(workers) > 6, "workers came during the test"

@@ -1,7 +1,7 @@
 """The task stream's hover: one tool over every layer of rectangles, naming codes.
 
 The rectangles carry their prefix, action and (worker, thread) pair as codes
-and their duration in seconds (:class:`~dashkit.task_history.HoverNames`).
+and their duration in seconds (:class:`~dashkit.task_picture.HoverNames`).
 Each page's plot gets one ``CustomJSHover`` (a Bokeh model belongs to one
 document) holding the lists that name the codes; they are sent with the page
 and again only when a new prefix, worker or thread has appeared.
@@ -14,7 +14,7 @@ no tool. :func:`name_hover` puts every layer's rectangles under the one tool.
 Example
 -------
 >>> import holoviews as hv
->>> from dashkit.task_history import HoverNames
+>>> from dashkit.task_picture import HoverNames
 >>> names = HoverNames(("inc",), ("compute",), ("tcp://a:1",), (0,), ("7",))
 >>> rects = hv.Rectangles([(0, 0, 1, 1, 0, 0, 1.0, 0)],
 ...                       vdims=["prefix", "action", "duration", "pair"])
@@ -31,7 +31,7 @@ import weakref
 from bokeh.models import CustomJSHover, HoverTool
 
 from dashkit import theme
-from dashkit.task_history import HoverNames
+from dashkit.task_picture import HoverNames
 
 #: The tooltip of a task-stream rectangle.
 TOOLTIP = theme.tooltip([

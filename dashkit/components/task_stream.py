@@ -5,16 +5,17 @@ Three layers, one plot:
 * **recent** — the newest ``dense_threshold`` rectangles as Bokeh quads; a
   live page streams only new rows into them;
 * **history** — once the run has more rows than that, the whole history in
-  view aggregated with datashader by colour class and coloured on the server
-  (dominant class per pixel through a lookup table) into one RGB image,
-  re-aggregated on zoom and pan and, while streaming, at most every
-  ``raster_period`` seconds;
+  view as one RGB image made on the server by the rules of
+  :mod:`dashkit.raster` (erred tasks black at any zoom, transfers, disk and
+  serialization never averaged away, idle lighter), from the rows or, for a
+  long run, from the whole run's summary; re-made on zoom and pan and, while
+  streaming, at most every ``raster_period`` seconds;
 * **hover** — when zoomed in on old history, the raw rectangles in view
   (invisible, for the hover) if there are at most ``hover_limit`` of them.
 
-What is drawn is computed once per Feed for every page
-(:class:`~dashkit.task_history.TaskHistory`): positions, colour classes,
-(worker, thread) rows and the history image of a range.
+What is drawn is computed once per Feed for every page: positions and
+lanes (:class:`~dashkit.task_history.TaskHistory`), rectangles, colours and
+the history image of a range (:class:`~dashkit.task_picture.TaskPicture`).
 
 Colours: computes in their prefix's colour (the palette Progress uses),
 transfers red, disk reads and writes orange, deserialization grey (all
@@ -54,6 +55,7 @@ from dashkit.components.live import LivePlot
 from dashkit.components.plot import Plot, color_from_columns, rectangles, weak_hook
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
+from dashkit.task_picture import TaskPicture
 
 _VDIMS = ["key", "prefix", "action", "duration", "pair", "color", "alpha"]
 #: The rows a renderer draws: those whose colour is reserved (``reserved``), or
@@ -107,7 +109,7 @@ _RECENT_OPTIONS = {
     "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
 }  # fmt: skip
 HISTORY, RECENT, HOVER = range(3)  # the layers, in overlay order
-_COLUMN_NAMES = dict.fromkeys(TaskHistory.QUAD_COLUMNS)
+_COLUMN_NAMES = dict.fromkeys(TaskPicture.QUAD_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,11 @@ class NewestRows:
     @property
     def columns(self) -> dict:
         """The rectangles' columns (computed on first use, shared through the history)."""
-        return self.history.quads(self.first, self.last)
+        return TaskPicture.of(self.history).quads(self.first, self.last)
 
 
 class TaskStream(Plot):
-    """The task stream of the whole run: quads when sparse, datashader when dense.
+    """The task stream of the whole run: quads when sparse, an image when dense.
 
     Example
     -------
@@ -191,6 +193,8 @@ class TaskStream(Plot):
         self._drawn_newest: NewestRows | None = None
         self._export_size: tuple[int, int] | None = None  # (width, height) while exporting
         self._span: pn.widgets.RadioButtonGroup | None = None  # on a page
+        # Keep the whole run's summary from now on, not from the first frame.
+        TaskPicture.of(self.feed.history)
 
     def _make_element(self) -> hv.DynamicMap:
         recent = hv.DynamicMap(lambda data: self._draw_newest(), streams=[self._recent])
@@ -314,7 +318,7 @@ class TaskStream(Plot):
             if moved or drawn.last != newest.last:
                 self._recent.event(data=None)  # shown by HoloViews alone: redraw the newest
             return
-        names = view.history.names()  # read after the view: it names all its rows
+        names = TaskPicture.of(view.history).names()  # read after the view: it names all its rows
         for plot in plots:
             self._stream(plot, newest)
             task_hover.update_names(plot.figure, names)
@@ -348,7 +352,7 @@ class TaskStream(Plot):
     def _name_hover(self, plot, _element) -> None:
         """Hook: one hover tool over the rectangles of every layer, naming what
         they carry as codes with the history's names as of now."""
-        task_hover.name_hover(plot, self.feed.history.names())
+        task_hover.name_hover(plot, TaskPicture.of(self.feed.history).names())
 
     def _watch_interactions(self, plot, _element) -> None:
         """Hook: zooming or panning stops following, the reset tool follows again.
@@ -374,7 +378,7 @@ class TaskStream(Plot):
         streamable = not compat.in_notebook(plot.document)
         if same and streamable and newest.first <= drawn.last <= newest.last:
             if drawn.last < newest.last:
-                rows = newest.history.quads(drawn.last, newest.last)
+                rows = TaskPicture.of(newest.history).quads(drawn.last, newest.last)
                 plot.stream(RECENT, rows, rollover=self.dense_threshold)
         else:  # rows moved, the history started over, or more is new than is kept
             plot.replace(RECENT, newest.columns)
@@ -428,7 +432,7 @@ class TaskStream(Plot):
         """Select the task drawn at ``(x, y)`` (seconds, plot row), as a click
         there does; returns it (None: no bar there, the selection stays)."""
         history = self.feed.history
-        cursor = history.find(x, y, slack)
+        cursor = history.find(x, y, slack, half=raster.BAR / 2)
         if cursor is None:
             return None
         self.selected = history.task(cursor)
@@ -462,7 +466,7 @@ class TaskStream(Plot):
     def _view_ranges(self, history: TaskHistory, x_range, y_range):
         if len(history) == 0:
             return (0.0, 1.0), (-0.5, 0.5)
-        # An empty plot reports NaN ranges; datashader crashes on those.
+        # An empty plot reports NaN ranges; an image needs finite ones.
         if not _finite(x_range):
             x_range = (0.0, history.extent(history.oldest, history.total)[1])
         if not _finite(y_range):
@@ -488,7 +492,8 @@ class TaskStream(Plot):
         if end <= x_lo or y_hi <= y_lo or height < 1:
             return np.zeros((1, 1), np.uint32), (x_lo, y_lo, x_hi, y_hi)
         width = max(round(width * (end - x_lo) / (x_hi - x_lo)), 1)
-        image = history.image((x_lo, end), (y_lo, y_hi), width, height, last=older, pad=pad)
+        image = TaskPicture.of(history).image((x_lo, end), (y_lo, y_hi), width, height,
+                                              last=older, pad=pad)
         return image, (x_lo, y_lo, end, y_hi)
 
     def _image_columns(self, history: TaskHistory, x_range, y_range) -> dict:
@@ -511,11 +516,11 @@ class TaskStream(Plot):
             in_view = history.in_range(history.oldest, older, x_range)
             if in_view.size <= self.hover_limit:
                 cursors = in_view
-        return rectangles(history.quads_at(cursors), _VDIMS)
+        return rectangles(TaskPicture.of(history).quads_at(cursors), _VDIMS)
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""
-        return self.feed.history.image(x_range, y_range, width, height)
+        return TaskPicture.of(self.feed.history).image(x_range, y_range, width, height)
 
 
 def _finite(bounds) -> bool:

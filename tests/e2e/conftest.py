@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dashkit.task_history import HoverNames
+from dashkit.task_picture import HoverNames
 from tests.conftest import wait_for
 from tests.helpers import artifact
 
@@ -113,7 +113,7 @@ def open_page(browser, request):
 
 
 #: JS, a function of the task stream's plot view: the names its hover tool
-#: names the rectangles' codes with (see ``dashkit.task_history.HoverNames``).
+#: names the rectangles' codes with (see ``dashkit.task_picture.HoverNames``).
 HOVER_NAMES = """(plot) => {
     const tool = plot.model.toolbar.tools.find(t => t.type === "HoverTool");
     const formatters = tool.formatters instanceof Map ? tool.formatters
