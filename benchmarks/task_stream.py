@@ -2,9 +2,10 @@
 
     python benchmarks/task_stream.py
 
-* Dense: server ms per frame (datashader aggregation by colour class + the
-  lookup-table colouring) over the whole history at 1200x400 px, for 100k,
-  1M and 5M rows, and the bytes of the PATCH-DOC message that carries it.
+* Dense: server ms per frame (the history image, see dashkit.raster) over
+  the whole history at 1200x400 px, for 100k, 1M and 5M rows, and the bytes
+  of the PATCH-DOC message that carries it (benchmarks/history_frames.py
+  measures frames by range, to 10M rows).
 * Sparse: bytes of the PATCH-DOC message when one tick adds k rows.
 * Status page: server CPU per page per tick for all its components, the
   PATCH-DOC message included (the shared Feed's poll not included), at 2,

@@ -234,7 +234,7 @@ def add_rows(cells: np.ndarray, x0, x1, pair, cls, band_of_pair, t0: float, dt: 
     """Add rows ``x0..x1`` (seconds) of lanes ``band_of_pair[pair]`` and classes
     ``cls`` to ``cells``, whose columns are ``dt`` seconds from ``t0``."""
     _kernel("rows")(np.asarray(x0, np.float64), np.asarray(x1, np.float64),
-                    np.asarray(pair, np.int32), np.asarray(cls, np.int8),
+                    np.asarray(pair, np.int32), np.asarray(cls, np.int32),
                     np.asarray(band_of_pair, np.int64), float(t0), float(dt), cells)  # fmt: skip
 
 

@@ -63,6 +63,7 @@ class TaskHistory:
         self._block_lo = np.empty(0, np.float64)  # per block: earliest x0
         self._block_hi = np.empty(0, np.float64)  # per block: latest x1
         self._extents = RecentValues(8)
+        self._erred = RecentValues(1)
         #: What readers keep with this history, by their class (its picture).
         self.attached: dict[type, object] = {}
         self.attached_lock = threading.Lock()
@@ -216,6 +217,36 @@ class TaskHistory:
             if inside.size:
                 return int(cursors[inside[-1]])
             return int(cursors[found[np.argmin(np.abs((x0 + x1) / 2 - x))]])
+
+    def erred(self) -> np.ndarray:
+        """Cursors of the erred computes held, oldest first."""
+        with self._lock:
+            key = (self.oldest, self.total)
+            return self._erred.get(key, lambda: self._erred_in(range(*key)))
+
+    def _erred_in(self, rows: range) -> np.ndarray:
+        error = self.buffer.category_values("status").index("error")
+        compute = self.buffer.category_values("action").index("compute")
+        found = [np.empty(0, np.int64)]
+        for start in range(rows.start, rows.stop, BLOCK * 16):  # bounded temporary arrays
+            run = range(start, min(start + BLOCK * 16, rows.stop))
+            cols = self.buffer.columns(["status", "action"], run)
+            found.append(start + np.flatnonzero((cols["status"] == error)
+                                                & (cols["action"] == compute)))  # fmt: skip
+        return np.concatenate(found)
+
+    def find_erred(self, x_range, lanes) -> int | None:
+        """Cursor of the newest erred compute held overlapping ``x_range`` on a
+        lane in ``lanes`` (low, high), or None."""
+        with self._lock:
+            cursors = self.in_range(self.oldest, self.total, x_range)
+            if not cursors.size:
+                return None
+            cursors = np.intersect1d(cursors, self.erred(), assume_unique=True)
+            pairs = self.buffer.columns(["pair"], cursors)["pair"]
+            lane = self._pair_lane[pairs]
+            hit = cursors[(lane >= lanes[0]) & (lane <= lanes[1])]
+            return int(hit[-1]) if hit.size else None
 
     def find_key(self, key: str) -> int | None:
         """Cursor of the newest row of task ``key`` held, or None."""

@@ -269,3 +269,85 @@ class TaskPicture:
                 raster.add_rows(cells, cols["x0"] - pad[0], cols["x1"] + pad[0], cols["pair"],
                                 self.classes(cols), band_of_pair, t0, dt)  # fmt: skip
         return raster.paint(cells, bands, dt, height)
+
+    def cells(self, x_range, y_range, width: int, height: int, last: int | None = None,
+              cell_pixels: int = 16) -> dict[str, np.ndarray]:  # fmt: skip
+        """What the image of the same arguments holds, per cell ``cell_pixels``
+        wide by one band of lanes, for the hover: corners (``left``...), the
+        busy share (``busy``), time by kind (``time``), the prefixes that took
+        most time (``prefixes``) and the erred computes (``erred``), as text.
+        Cells where nothing ran are left out."""
+        history = self.history
+        with self._lock:
+            last = history.total if last is None else min(max(last, history.oldest), history.total)
+            bands = raster.Bands(history.n_lanes, y_range, height)
+            band_of_pair = bands.band_of_lane[history.lanes().astype(np.int64)]
+            n_cols = max(int(np.ceil(width / cell_pixels)), 1)
+            t0, dt = float(x_range[0]), (float(x_range[1]) - float(x_range[0])) / n_cols
+            by_class = raster.empty_cells(bands, n_cols)
+            runs = history.spans(history.oldest, last, x_range)
+            prefixes = history.buffer.category_values("prefix")
+            by_prefix = erred = None
+            if sum(map(len, runs)) <= self.raw_rows and x_range[0] >= history.held_since():
+                by_prefix = np.zeros((len(bands), n_cols, max(len(prefixes), 1)), np.float32)
+                erred = np.zeros((len(bands), n_cols), np.int64)
+                for run in runs:
+                    cols = history.buffer.columns(_ROW_COLUMNS, run)
+                    cls = self.classes(cols)
+                    args = (band_of_pair, t0, dt)
+                    raster.add_rows(by_class, cols["x0"], cols["x1"], cols["pair"], cls, *args)
+                    raster.add_rows(by_prefix, cols["x0"], cols["x1"], cols["pair"],
+                                    cols["prefix"], *args)  # fmt: skip
+                    # a count: each erred compute in the cell of its start
+                    failed = cls == theme.CLASS_ERRED
+                    at = np.floor((cols["x0"][failed] - t0) / dt).astype(np.int64)
+                    band = band_of_pair[cols["pair"][failed]]
+                    inside = (band >= 0) & (at >= 0) & (at < n_cols)
+                    np.add.at(erred, (band[inside], at[inside]), 1)
+            elif self.summary is not None:
+                level = self.summary.level_for(x_range, n_cols)
+                if level is not None:
+                    raster.add_bins(by_class, level.data, level.head, level.width,
+                                    band_of_pair, t0, dt)  # fmt: skip
+            return self._cell_columns(bands, by_class, by_prefix, erred, prefixes,
+                                      (t0, dt), y_range, height)  # fmt: skip
+
+    def _cell_columns(self, bands, by_class, by_prefix, erred, prefixes, time, y_range,
+                      height) -> dict[str, np.ndarray]:  # fmt: skip
+        t0, dt = time
+        total = by_class.sum(axis=2)
+        band, col = np.nonzero(total > 0)
+        scale = (float(y_range[1]) - float(y_range[0])) / height
+        kinds = [("compute", slice(0, len(theme.PREFIX_PALETTE))),
+                 ("transfer", theme.CLASS_TRANSFER), ("disk", theme.CLASS_DISK),
+                 ("deserialize", theme.CLASS_DESERIALIZE),
+                 ("erred", theme.CLASS_ERRED)]  # fmt: skip
+        palette = {c: i for i, c in enumerate(theme.PREFIX_PALETTE)}
+        colour_of = [palette[theme.prefix_color(p)] for p in prefixes]
+        busy, times, named, failed = [], [], [], []
+        for b, c in zip(band.tolist(), col.tolist(), strict=True):
+            seconds = by_class[b, c]
+            busy.append(f"{min(total[b, c] / (bands.lanes[b] * dt), 1):.0%} "
+                        f"of {bands.lanes[b]:.0f} lane{'s' if bands.lanes[b] > 1 else ''}")
+            kind_seconds = [(name, float(seconds[which].sum())) for name, which in kinds]
+            times.append(", ".join(f"{name} {theme.format_time(s)}"
+                                   for name, s in kind_seconds if s > 0))  # fmt: skip
+            if by_prefix is not None:
+                spent = by_prefix[b, c]
+                top = np.argsort(spent)[::-1][:3]
+                named.append(", ".join(f"{prefixes[p]} {theme.format_time(float(spent[p]))}"
+                                       for p in top if spent[p] > 0))  # fmt: skip
+                failed.append(f"{erred[b, c]:,}")
+            else:  # from the summary: by colour, and the prefixes that have it
+                top = np.argsort(seconds[: len(theme.PREFIX_PALETTE)])[::-1][:3]
+                named.append("; ".join(
+                    "/".join(p for p, k in zip(prefixes, colour_of, strict=True) if k == t)
+                    + f" {theme.format_time(float(seconds[t]))}" for t in top if seconds[t] > 0
+                ))  # fmt: skip
+                failed.append("yes" if seconds[theme.CLASS_ERRED] > 0 else "0")
+        bottom = float(y_range[0]) + bands.row0[band] * scale
+        top_ = float(y_range[0]) + bands.row1[band] * scale
+        return {"left": t0 + col * dt, "right": t0 + (col + 1) * dt, "bottom": bottom,
+                "top": top_, "busy": np.array(busy, dtype=object),
+                "time": np.array(times, dtype=object), "prefixes": np.array(named, dtype=object),
+                "erred": np.array(failed, dtype=object)}  # fmt: skip

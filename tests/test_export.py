@@ -6,8 +6,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from bokeh.models import GlyphRenderer
 
 from dashkit import cli
 from dashkit.export import save_app, save_html
@@ -192,3 +194,30 @@ def test_progress_stays_within_its_bar_while_the_first_poll_is_late(capsys):
     assert any("waiting for the first poll" in line for line in lines), lines
     assert all(line.count("#") <= 30 for line in lines), lines
     assert {len(line) for line in lines} == {cli.PROGRESS_WIDTH}, lines  # each covers the last
+
+
+def test_the_exported_history_image_shows_every_erred_task_and_its_size_is_bounded():
+    shapes = []
+    for rows in (60_000, 240_000):
+        layout = synthetic_layout(rows=rows)
+        stream = next(c for c in layout.components() if c.component_type == "task_stream")
+        model = stream.export_model()
+        image_source = next(r.data_source for r in model.select({"type": GlyphRenderer})
+                            if "image" in r.data_source.data)  # fmt: skip
+        data = image_source.data
+        image = np.asarray(data["image"][0])
+        shapes.append(image.shape)
+        rgba = image.view(np.uint8).reshape(*image.shape, 4)
+        black_columns = np.flatnonzero((np.all(rgba[..., :3] == 0, axis=2)
+                                        & (rgba[..., 3] == 255)).any(axis=0))  # fmt: skip
+        history = layout.feed.history
+        drawn = history.total - stream.dense_threshold  # the newest are rectangles
+        rows_drawn = layout.feed.tasks.frame().iloc[: drawn - history.oldest]
+        erred = rows_drawn[(rows_drawn["status"] == "error") & (rows_drawn["action"] == "compute")]
+        assert len(erred) > 50
+        x0, dw = float(data["x"][0]), float(data["dw"][0])
+        columns = ((erred["start"] - history.origin - x0) / dw * image.shape[1]).astype(int)
+        near = np.abs(columns.to_numpy()[:, None] - black_columns[None, :]).min(axis=1)
+        assert (near <= 1).all()  # each erred task leaves black where it is
+    # at most the export's 2400 px wide, 8 px per lane tall, at 60k rows as at 240k
+    assert all(height == 16 * 8 and width <= 2400 for height, width in shapes)

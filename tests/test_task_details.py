@@ -300,3 +300,33 @@ def test_a_key_too_long_to_be_one_is_not_looked_up():
     card._search.value = "k" * (MAX_KEY_CHARS + 1)
     assert asked == [] and card.task is None
     assert f"at most {MAX_KEY_CHARS:,} characters" in card.html
+
+
+def test_a_click_on_a_black_pixel_opens_its_erred_task_and_the_card_steps_through_errors():
+    feed = Feed(SyntheticSource(n_workers=16, seed=5, start_time=0.0, history_rows=200_000,
+                                error_rate=0.001))  # fmt: skip
+    feed.poll()
+    page = StatusPage(feed=feed)
+    stream = next(c for c in page.components() if isinstance(c, TaskStream))
+    card = next(c for c in page.components() if isinstance(c, TaskDetails))
+    card.ask_cluster = False  # a synthetic cluster has no scheduler to ask
+    history = feed.history
+    end = history.extent(history.oldest, history.total)[1]
+    width, height = 1000, 320
+    y_range = (-0.5, history.n_lanes - 0.5)
+    image = stream.rasterize((0, end), y_range, width, height)
+    rgba = image.view(np.uint8).reshape(height, width, 4)
+    black = np.argwhere(np.all(rgba[..., :3] == 0, axis=2) & (rgba[..., 3] == 255))
+    assert len(black) > 0
+    pixel = (end / width, history.n_lanes / height)
+    for row, col in black[:: max(len(black) // 20, 1)]:  # a click in the middle of a black pixel
+        task = stream.select_at((col + 0.5) * pixel[0], y_range[0] + (row + 0.5) * pixel[1], pixel)
+        assert task is not None and task["status"] == "error" and task["action"] == "compute"
+        assert card.task == task
+    erred = history.erred()
+    assert erred.size > 10
+    card.task = None
+    seen = [card.step_error(+1)["cursor"] for _ in range(erred.size + 1)]
+    assert seen == [*erred.tolist(), erred[0]]  # each in the order they came, then round again
+    assert card.step_error(-1)["cursor"] == erred[-1]
+    assert f"Erred task {erred.size:,} of {erred.size:,}" in card.html

@@ -84,6 +84,10 @@ class TaskDetails(Widget):
         self._search = pn.widgets.TextInput(placeholder="Task key", sizing_mode="stretch_width",
                                             margin=(0, 0, 4, 0))  # fmt: skip
         self._search.param.watch(self._searched, "value")
+        self._previous_error = pn.widgets.Button(label="◀ error", width=80, margin=(0, 4, 4, 0))
+        self._next_error = pn.widgets.Button(label="error ▶", width=80, margin=(0, 4, 4, 0))
+        self._previous_error.on_click(lambda _event: self.step_error(-1))
+        self._next_error.on_click(lambda _event: self.step_error(+1))
         self.param.watch(self._linked, "task_stream")
         self.param.watch(self._render, "task")
         self._linked()
@@ -112,6 +116,25 @@ class TaskDetails(Widget):
         history = self.feed.history
         cursor = history.find_key(key)
         self.task = history.task(cursor) if cursor is not None else {"key": key}
+        return self.task
+
+    def step_error(self, step: int) -> dict | None:
+        """Show the erred compute after (``step`` 1) or before (-1) the task
+        shown, in the order the rows came (the first or last when none is
+        shown); returns it (None: the history held has no erred task)."""
+        erred = self.feed.history.erred()
+        if not erred.size:
+            self._html.object = '<p class="dashkit-note">No erred task in the history held.</p>'
+            return None
+        cursor = (self.task or {}).get("cursor")
+        if cursor is None:
+            at = 0 if step > 0 else erred.size - 1
+        elif step > 0:
+            at = int(np.searchsorted(erred, cursor, side="right")) % erred.size
+        else:
+            at = (int(np.searchsorted(erred, cursor, side="left")) - 1) % erred.size
+        self.task = {**self.feed.history.task(int(erred[at])),
+                     "erred_index": at, "erred_count": int(erred.size)}  # fmt: skip
         return self.task
 
     # -- asking the scheduler -------------------------------------------------
@@ -175,6 +198,9 @@ class TaskDetails(Widget):
         info, note = self._answers.get(key, (None, None))
         asked = key in self._answers
         parts = [f'<div class="dashkit-task-key"><b>{_e(key)}</b></div>']
+        if "erred_index" in task:
+            parts.append(f'<p class="dashkit-note">Erred task {task["erred_index"] + 1:,} of '
+                         f'{task["erred_count"]:,} in the history held.</p>')  # fmt: skip
         if "start" in task:
             parts.append(self._row_table(task))
         else:
@@ -267,7 +293,8 @@ class TaskDetails(Widget):
     def _view(self) -> pn.viewable.Viewable:
         self._title_pane = pn.pane.HTML(self._title_html(), margin=(0, 0, 4, 0))
         return pn.Column(
-            self._title_pane, self._search, self._html, scroll=True,
+            self._title_pane, pn.Row(self._previous_error, self._next_error, self._search),
+            self._html, scroll=True,
             css_classes=["dashkit-task-card"], styles=self._colors(),
             visible=self.task is not None or not self.hidden_until_chosen, **self._sizing(),
         )  # fmt: skip

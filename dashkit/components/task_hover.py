@@ -42,6 +42,9 @@ TOOLTIP = theme.tooltip([
 #: The name of the renderer that draws the task stream's rows in a reserved
 #: colour over the others (``task_stream.reserved_on_top``).
 RESERVED_RENDERER = "dashkit-reserved-on-top"
+#: The name of the renderer of the history image's cells, and of their own
+#: hover tool (``task_stream.cells_hover``).
+CELL_RENDERER = "dashkit-history-cells"
 #: The fields the page names with its formatter.
 NAMED_FIELDS = ("@{prefix}", "@{action}", "@{duration}", "@{pair}")
 
@@ -52,7 +55,8 @@ _SENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def hover_tool(figure) -> HoverTool | None:
     """The task stream's hover tool of ``figure`` (None: it has none)."""
-    return next((t for t in figure.tools if isinstance(t, HoverTool)), None)
+    return next((t for t in figure.tools
+                 if isinstance(t, HoverTool) and t.name != CELL_RENDERER), None)  # fmt: skip
 
 
 def name_hover(plot, names: HoverNames) -> None:

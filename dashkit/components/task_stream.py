@@ -47,12 +47,12 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.events import LODStart, RangesUpdate, Reset, Tap
-from bokeh.models import CDSView, CustomJSFilter, GlyphRenderer
+from bokeh.models import CDSView, CustomJSFilter, GlyphRenderer, HoverTool
 
 from dashkit import raster, theme
 from dashkit.components import compat, task_hover
 from dashkit.components.live import LivePlot
-from dashkit.components.plot import Plot, color_from_columns, rectangles, weak_hook
+from dashkit.components.plot import CORNERS, Plot, color_from_columns, rectangles, weak_hook
 from dashkit.feed import FeedView
 from dashkit.task_history import TaskHistory
 from dashkit.task_picture import TaskPicture
@@ -108,7 +108,21 @@ _RECENT_OPTIONS = {
     "yaxis": None, "tools": ["hover", "xwheel_zoom", "xpan", "reset"],
     "active_tools": ["xwheel_zoom"], "hover_tooltips": task_hover.TOOLTIP,
 }  # fmt: skip
-HISTORY, RECENT, HOVER = range(3)  # the layers, in overlay order
+HISTORY, RECENT, HOVER, CELLS = range(4)  # the layers, in overlay order
+_CELL_VDIMS = ["busy", "time", "prefixes", "erred"]
+#: The tooltip of a cell of the history image.
+CELL_TOOLTIP = theme.tooltip([("Busy", "busy"), ("Time", "time"), ("Prefixes", "prefixes"),
+                              ("Erred", "erred")])  # fmt: skip
+
+
+def cells_hover(plot, _element) -> None:
+    """Hook: the cells of the history image get a hover tool of their own, so
+    the rectangles' tool (and its names) stays theirs."""
+    renderer = plot.handles["glyph_renderer"]
+    name = renderer.name = task_hover.CELL_RENDERER
+    figure = plot.state
+    if not any(isinstance(t, HoverTool) and t.name == name for t in figure.tools):
+        figure.add_tools(HoverTool(name=name, renderers=[renderer], tooltips=CELL_TOOLTIP))
 _COLUMN_NAMES = dict.fromkeys(TaskPicture.QUAD_COLUMNS)
 
 
@@ -218,9 +232,18 @@ class TaskStream(Plot):
             tools=["hover"], hover_tooltips=task_hover.TOOLTIP, default_tools=[],
             apply_ranges=False,
         )  # fmt: skip
+        cells = hv.DynamicMap(
+            lambda x_range, y_range, **size: self._draw_cells(
+                *self._in_view(x_range, y_range), **size),
+            streams=[self._range, self._size],
+        ).opts(
+            fill_alpha=0, line_alpha=0, hover_fill_alpha=0, hover_line_alpha=0.8,
+            hover_line_color=theme.GREY, default_tools=[], apply_ranges=False,
+            hooks=[cells_hover],
+        )  # fmt: skip
         self._range.source = recent
         self._size.source = recent
-        return history * recent * hover
+        return history * recent * hover * cells
 
     def options(self) -> list:
         return [hv.opts.Overlay(title=self.title or "Task stream", **self._style())]
@@ -423,16 +446,32 @@ class TaskStream(Plot):
         if figure is None or event.x is None or event.y is None:
             return
         start, end, width = figure.x_range.start, figure.x_range.end, figure.inner_width
-        slack = 0.0
-        if None not in (start, end) and width:
-            slack = (end - start) / width * self.click_slack
-        self.select_at(event.x, event.y, slack)
+        bottom, top, height = figure.y_range.start, figure.y_range.end, figure.inner_height
+        pixel = None
+        if None not in (start, end, bottom, top) and width and height:
+            pixel = ((end - start) / width, (top - bottom) / height)
+        self.select_at(event.x, event.y, pixel)
 
-    def select_at(self, x: float, y: float, slack: float = 0.0) -> dict | None:
-        """Select the task drawn at ``(x, y)`` (seconds, plot row), as a click
-        there does; returns it (None: no bar there, the selection stays)."""
+    def select_at(self, x: float, y: float,
+                  pixel: tuple[float, float] | None = None) -> dict | None:  # fmt: skip
+        """Select the task drawn at ``(x, y)`` (seconds, lane), as a click there
+        does; returns it (None: no bar there, the selection stays).
+
+        ``pixel`` is the size of a screen pixel (seconds, lanes). Where the
+        image shows an erred task (black) under that pixel, that task is
+        chosen; else a bar within ``click_slack`` pixels."""
         history = self.feed.history
-        cursor = history.find(x, y, slack, half=raster.BAR / 2)
+        cursor = None
+        slack = 0.0
+        if pixel is not None:
+            seconds, lanes = pixel
+            slack = seconds * self.click_slack
+            # Lanes thinner than a band are drawn summed: the band's lanes count.
+            reach = max(0.5, raster.MIN_BAND_PIXELS * lanes)
+            cursor = history.find_erred((x - seconds / 2, x + seconds / 2),
+                                        (y - reach, y + reach))  # fmt: skip
+        if cursor is None:
+            cursor = history.find(x, y, slack, half=raster.BAR / 2)
         if cursor is None:
             return None
         self.selected = history.task(cursor)
@@ -517,6 +556,19 @@ class TaskStream(Plot):
             if in_view.size <= self.hover_limit:
                 cursors = in_view
         return rectangles(TaskPicture.of(history).quads_at(cursors), _VDIMS)
+
+    def _draw_cells(self, x_range=None, y_range=None, width=None, height=None, **_size):
+        """Zoomed out of a paused view: what each cell of the image holds, for the hover."""
+        history = self.feed.history
+        older = history.total - self.dense_threshold
+        columns = {k: np.empty(0) for k in (*CORNERS, *_CELL_VDIMS)}
+        if (older > history.oldest and not self._following and _finite(x_range)
+                and _finite(y_range)
+                and history.in_range(history.oldest, older, x_range).size > self.hover_limit):
+            width = int(width or self._size.width or 1200)
+            height = int(height or self._size.height or self.height)
+            columns = TaskPicture.of(history).cells(x_range, y_range, width, height, last=older)
+        return rectangles(columns, _CELL_VDIMS)
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:
         """The history in view as a (height, width) uint32 RGBA image, bottom row first."""

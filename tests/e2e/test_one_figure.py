@@ -156,6 +156,11 @@ def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(na
     recording = tmp_path / "run.dkrec"
     synthetic_recording(recording, snapshots=12)
     layout = [] if name == "status" else [f"layouts/{name}.yaml"]
+    out = tmp_path / "report.html"
+    # Written while the page plays: the two take seconds each.
+    export = subprocess.Popen([str(BIN / "dashkit"), "export", *layout, "--replay", str(recording),
+                               "-o", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)  # fmt: skip
     server = replay_server(recording, tmp_path, None if name == "status" else name)
     try:
         server.wait()
@@ -168,9 +173,8 @@ def test_each_plot_of_an_export_looks_like_the_served_page_of_the_same_replay(na
         served = plot_images(page)
     finally:
         server.stop()
-    out = tmp_path / "report.html"
-    subprocess.run([str(BIN / "dashkit"), "export", *layout, "--replay", str(recording), "-o",
-                    str(out)], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        _, errors = export.communicate(timeout=120)
+    assert export.returncode == 0, errors.decode()
     page = open_page(f"one-figure-{name}-file")
     page.goto(out.as_uri())
     wait_until(lambda: page.canvases_painted(), what="the file's plots painted")

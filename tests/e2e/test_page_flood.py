@@ -12,7 +12,7 @@ from tests.e2e.conftest import wait_until
 from tests.helpers import dashkit_server, synthetic_status
 
 RATE = 3.0  # page requests a second, each with a query (no page built ahead serves it)
-SECONDS = 20.0
+SECONDS = 12.0
 
 
 def test_a_flood_of_page_requests_leaves_an_open_page_updating(tmp_path, open_page):
