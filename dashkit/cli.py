@@ -318,11 +318,11 @@ def export(args: argparse.Namespace) -> int:
     output = args.output and _output_path(args.output, [args.layout, args.replay], args.force)
     feed = None
     if args.replay:
-        # The whole run at once: jump to the end and take one snapshot.
+        # The whole run: jump to the end and take snapshots until every row is
+        # in. The feed keeps its newest rows; the task stream, a summary of all.
         source = _replay_source(args.replay, playing=False)
         source.seek(source.duration)
-        rows = len(source.recording.tasks)
-        feed = Feed(source, max_task_rows=max(rows, Feed.param.max_task_rows.default))
+        feed = Feed(source)
     elif args.synthetic:
         feed = Feed.shared(SyntheticSource(**_synthetic_params(args)))
     elif args.scheduler:
@@ -338,8 +338,9 @@ def export(args: argparse.Namespace) -> int:
         print(f"dashkit: wrote {app.parent}; serve it with: panel serve {app}", file=sys.stderr)
         return 0
     if args.replay:
-        if not layout.feed.poll():  # a report must not come out empty without a word
-            raise CommandError(f"cannot replay {args.replay}: {layout.feed.status}")
+        while not source.finished:
+            if not layout.feed.poll():  # a report must not come out empty without a word
+                raise CommandError(f"cannot replay {args.replay}: {layout.feed.status}")
     else:
         _collect(layout.feed, args.duration)
         for other in layout.all_feeds()[1:]:  # a layout of several sources: each polled

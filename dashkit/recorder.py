@@ -27,6 +27,10 @@ from dashkit.feed import Feed
 from dashkit.sources.base import Snapshot, Source
 from dashkit.sources.replay import ARROW_TYPES, ERROR_COLUMNS, arrow_schema
 
+#: Rows per record batch at most: a snapshot of millions of task rows is
+#: written in several batches, so that replaying it holds one at a time.
+BATCH_ROWS = 1 << 18
+
 
 class Recorder:
     """Appends every snapshot a Feed receives to a recording file.
@@ -111,7 +115,8 @@ class Recorder:
         self._pending = []
         table = pa.concat_tables(tables).combine_chunks()
         try:
-            for batch in table.to_batches():
+            # Bounded batches: a reader holds one at a time.
+            for batch in table.to_batches(max_chunksize=BATCH_ROWS):
                 self._writer.write_batch(batch)
         except OSError as err:
             # Stop at the first failed write: the file reads up to it.

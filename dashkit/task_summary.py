@@ -13,7 +13,7 @@ cost does not depend on the number of rows.
 Rows are added as they arrive, in time linear in the new rows (and the bins
 each one covers). Memory is ``levels x bins x pairs x classes x 4`` bytes; the
 finest levels are given up while it is over ``share`` of the bytes of the
-rows summarised (the coarsest is always kept).
+rows summarised, or over ``max_bytes`` (the coarsest is always kept).
 
 Example
 -------
@@ -95,13 +95,17 @@ class TaskSummary:
         Bins per level (at least the widest image drawn from it, in pixels).
     share:
         Memory bound, as a share of the bytes of the rows summarised.
+    max_bytes:
+        Memory bound in bytes, whatever the rows (the coarsest level is kept
+        beyond either bound).
     """
 
-    def __init__(self, bins: int = 2048, share: float = 0.2):
+    def __init__(self, bins: int = 2048, share: float = 0.2, max_bytes: int = 512 * 2**20):
         if bins < 2 or bins % 2:
             raise ValueError(f"TaskSummary bins must be an even number of at least 2, got {bins}")
         self.bins = bins
         self.share = share
+        self.max_bytes = max_bytes
         self.levels: list[Level] = []  # finest first
         self.rows = 0
         self.row_bytes = 0.0
@@ -114,8 +118,8 @@ class TaskSummary:
 
     @property
     def budget(self) -> float:
-        """Bytes the levels may hold: ``share`` of the rows summarised."""
-        return self.share * self.rows * self.row_bytes
+        """Bytes the levels may hold: ``share`` of the rows summarised, at most ``max_bytes``."""
+        return min(self.share * self.rows * self.row_bytes, self.max_bytes)
 
     def add(self, x0: np.ndarray, x1: np.ndarray, pair: np.ndarray, cls: np.ndarray,
             row_bytes: float, finest: float = MIN_WIDTH) -> None:  # fmt: skip
@@ -149,7 +153,7 @@ class TaskSummary:
     def _start(self, end: float, n_pairs: int, finest: float) -> None:
         top = 2.0 ** math.ceil(math.log2(max(end / (self.bins - 1), finest)))
         level_bytes = self.bins * n_pairs * raster.N_CLASSES * 4
-        room = max(int((self.share * self.rows * self.row_bytes) // level_bytes), 1)
+        room = max(int(self.budget // level_bytes), 1)
         depth = min(room, max(int(math.log2(top / finest)) + 1, 1))
         for k in reversed(range(depth)):
             data = np.zeros((self.bins, n_pairs, raster.N_CLASSES), np.float32)

@@ -52,6 +52,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,18 +96,21 @@ def arrow_schema() -> pa.Schema:
 
 @dataclass
 class Recording:
-    """A recording read back: one frame per kind, plus what was wrong with the file.
+    """A recording read back: its snapshots, workers, progress and errors, and
+    its task-stream rows streamed from the file batch by batch.
 
     ``polls`` has ``time``, ``lost``, ``missing`` and the ``workers`` and
-    ``progress`` row counts per snapshot;
-    ``workers`` and ``progress`` are the schema frames with a ``time`` column
-    in front (one block of rows per change); ``tasks`` is a ``tasks`` frame and
-    ``task_times`` the snapshot time each row arrived with.
+    ``progress`` row counts per snapshot; ``workers`` and ``progress`` are the
+    schema frames with a ``time`` column in front (one block of rows per
+    change). Task-stream rows are not held: :meth:`task_batches` reads them
+    again from the file, one batch at a time, so a recording of any length
+    replays in bounded memory. ``task_rows`` counts them; :attr:`tasks` reads
+    them all at once (for small recordings and tools).
 
     Example
     -------
     >>> rec = Recording.read("run.dkrec")       # doctest: +SKIP
-    >>> rec.duration, len(rec.tasks), rec.problem   # doctest: +SKIP
+    >>> rec.duration, rec.task_rows, rec.problem   # doctest: +SKIP
     (30.5, 120345, None)
     """
 
@@ -114,8 +118,7 @@ class Recording:
     polls: pd.DataFrame
     workers: pd.DataFrame
     progress: pd.DataFrame
-    tasks: pd.DataFrame
-    task_times: pd.Series
+    task_rows: int
     problem: str | None = None
     #: Task rows dropped on reading for impossible values (shown as lost).
     invalid_tasks: int = 0
@@ -137,22 +140,39 @@ class Recording:
         """Read ``path``; a damaged file gives what was readable and ``problem`` says why.
 
         Raises :class:`RecordingError` when the file cannot be read at all
-        (missing, not a recording, or a format version this dashkit does not know).
+        (missing, not a recording, or a format version this dashkit does not
+        know), or when what it would hold is over :func:`max_recording_bytes`.
         """
         path = Path(path)
-        batches, problem = _read_batches(path)
+        scan = _Scan(path)
+        parts: dict[str, list[pa.Table]] = {name: [] for name in ("poll", "workers", "progress",
+                                                                   "errors")}  # fmt: skip
+        task_rows, invalid, held, latest = 0, 0, 0, -np.inf
         try:
-            return cls._from_batches(path, batches, problem)
+            for batch in scan:
+                table = pa.Table.from_batches([batch])
+                kind = table["kind"]
+                for name, kept in parts.items():
+                    rows = table.filter(pc.equal(kind, name))
+                    if rows.num_rows:
+                        kept.append(rows)
+                        held += rows.nbytes
+                scan.check_held(held)
+                tasks, arrived = _task_part(table)
+                bad, latest = _impossible_tasks(tasks, arrived, latest)
+                task_rows += int((~bad).sum())
+                invalid += int(bad.sum())
+            return cls._from_parts(path, parts, task_rows, invalid, scan.problem)
         except schema.SchemaError as err:
             raise RecordingError(f"{path}: rows that do not fit the schema: {err}") from None
 
     @classmethod
-    def _from_batches(cls, path: Path, batches: list, problem: str | None) -> Recording:
-        table = pa.Table.from_batches(batches, schema=arrow_schema())
-        kind = table["kind"]
+    def _from_parts(cls, path: Path, parts: dict, task_rows: int, invalid: int,
+                    problem: str | None) -> Recording:  # fmt: skip
+        empty = arrow_schema()
 
         def part(name: str) -> pa.Table:
-            return table.filter(pc.equal(kind, name))
+            return pa.concat_tables(parts[name]) if parts[name] else empty.empty_table()
 
         polls = part("poll").select(
             ["time", "poll.lost", "poll.missing", "poll.workers", "poll.progress"]
@@ -161,27 +181,23 @@ class Recording:
         # Fields missing from a snapshot say nothing was missing (another
         # writer of the format may leave them null).
         polls["missing"] = polls["missing"].fillna("").astype(str)
-        frames, times = {}, {}
-        for name in _KINDS:
-            rows = part(name)
-            columns = [f"{name}.{c}" for c in schema.FRAMES[name]]
-            data = rows.select(columns).to_pandas()
-            data.columns = list(schema.FRAMES[name])
-            builder = {"workers": schema.workers_frame, "progress": schema.progress_frame,
-                       "tasks": schema.tasks_frame}[name]  # fmt: skip
-            frames[name] = builder(data)
-            times[name] = rows["time"].to_numpy()
+        frames = {}
         for name in ("workers", "progress"):
-            frames[name].insert(0, "time", times[name])
-        tasks = frames["tasks"].assign(arrived=times["tasks"])
+            rows = part(name)
+            data = rows.select([f"{name}.{c}" for c in schema.FRAMES[name]]).to_pandas()
+            data.columns = list(schema.FRAMES[name])
+            builder = {"workers": schema.workers_frame, "progress": schema.progress_frame}[name]
+            frames[name] = builder(data)
+            frames[name].insert(0, "time", rows["time"].to_numpy())
         kept, dropped = {}, {}
-        for name, frame, impossible in (("polls", polls, _impossible_polls),
-                                        ("workers", frames["workers"], _impossible_workers),
-                                        ("progress", frames["progress"], _impossible_progress),
-                                        ("tasks", tasks, _impossible_tasks)):  # fmt: skip
+        checks = (("polls", polls, _impossible_polls),
+                  ("workers", frames["workers"], _impossible_workers),
+                  ("progress", frames["progress"], _impossible_progress))  # fmt: skip
+        for name, frame, impossible in checks:
             bad = impossible(frame)
             kept[name] = frame[~bad].reset_index(drop=True)
             dropped[name] = int(bad.sum())
+        dropped["tasks"] = invalid
         if any(dropped.values()):
             names = {"polls": "snapshot", "workers": "workers", "progress": "progress",
                      "tasks": "task-stream"}  # fmt: skip
@@ -189,22 +205,60 @@ class Recording:
             said = f"{path}: dropped {counts} with impossible values (not finite, negative, " \
                    "out of order)"  # fmt: skip
             problem = f"{problem}; {said}" if problem else said
-        tasks = kept["tasks"]
-        arrived = pd.Series(tasks["arrived"].to_numpy(), name="time")
         errors = part("errors").select(["time", *ERROR_COLUMNS]).to_pandas()
         errors.columns = _ERROR_FIELDS
         errors = errors[np.isfinite(errors["time"].to_numpy(float))].fillna("")
         errors = errors.sort_values("time", kind="stable").reset_index(drop=True)
-        return cls(path, kept["polls"], kept["workers"], kept["progress"],
-                   tasks.drop(columns="arrived"), arrived, problem,
-                   invalid_tasks=dropped["tasks"], errors=errors)  # fmt: skip
+        return cls(path, kept["polls"], kept["workers"], kept["progress"], task_rows, problem,
+                   invalid_tasks=invalid, errors=errors)  # fmt: skip
+
+    def task_batches(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """The valid task-stream rows, read again from the file one batch at a
+        time: ``(tasks frame, the snapshot time each row arrived with)``."""
+        latest = -np.inf
+        for batch in _Scan(self.path):
+            tasks, arrived = _task_part(pa.Table.from_batches([batch]))
+            bad, latest = _impossible_tasks(tasks, arrived, latest)
+            if (~bad).any():
+                yield tasks[~bad].reset_index(drop=True), arrived[~bad]
+
+    @property
+    def tasks(self) -> pd.DataFrame:
+        """Every valid task-stream row at once (a recording of millions of rows
+        is better read with :meth:`task_batches`)."""
+        frames = [tasks for tasks, _ in self.task_batches()]
+        return _concat(frames) if frames else schema.tasks_frame()
+
+    @property
+    def task_times(self) -> pd.Series:
+        """The snapshot time each row of :attr:`tasks` arrived with."""
+        times = [arrived for _, arrived in self.task_batches()]
+        return pd.Series(np.concatenate(times) if times else np.empty(0), name="time")
+
+
+def _task_part(table: pa.Table) -> tuple[pd.DataFrame, np.ndarray]:
+    rows = table.filter(pc.equal(table["kind"], "tasks"))
+    data = rows.select([f"tasks.{c}" for c in schema.TASKS]).to_pandas()
+    data.columns = list(schema.TASKS)
+    return schema.tasks_frame(data), rows["time"].to_numpy()
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    columns = {}
+    for column, kind in schema.TASKS.items():
+        if kind == "category":  # keeps the columns categorical where categories differ
+            columns[column] = pd.api.types.union_categoricals([f[column] for f in frames])
+        else:
+            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
+    return schema.tasks_frame(columns)
 
 
 #: The environment variable that sets :func:`max_recording_bytes`.
 LIMIT_VARIABLE = "DASHKIT_MAX_RECORDING_BYTES"
-#: Bytes of a recording's data, decompressed, that dashkit reads at most by
-#: default (a million task rows take about 330 MiB): a small file can claim
-#: gigabytes once decompressed, and reading them all would exhaust the machine.
+#: Bytes of a recording's data, decompressed, that dashkit holds at most by
+#: default: one batch of the file, and everything but the task rows (which are
+#: streamed). A small file can claim gigabytes once decompressed, and holding
+#: them would exhaust the machine.
 MAX_RECORDING_BYTES = 2**30
 
 
@@ -218,14 +272,64 @@ def max_recording_bytes() -> int:
         raise RecordingError(f"{LIMIT_VARIABLE}={value!r}: give a number of bytes") from None
 
 
-def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
-    if not path.is_file():
-        raise RecordingError(f"{path}: no such recording file")
-    try:
-        source = pa.OSFile(str(path))
-    except OSError as err:
-        raise RecordingError(f"{path}: cannot open: {err.strerror or err}") from None
-    with source:
+class _Scan:
+    """The record batches of a recording, read one at a time (iterate it).
+
+    Iterating checks the header, refuses a batch that decompresses to more than
+    :func:`max_recording_bytes`, and stops at damage, which ``problem`` then
+    describes (as it does a file without its end marker). :meth:`check_held`
+    refuses what a reader would hold beyond the same limit."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problem: str | None = None
+        self.limit = max_recording_bytes()
+        self.rows = 0
+
+    def check_held(self, held: int) -> None:
+        if held > self.limit:
+            raise RecordingError(
+                f"{self.path}: more than {self.limit / 2**20:,.0f} MiB of data once "
+                f"decompressed (at {self.rows:,} rows): more than dashkit reads of one "
+                f"recording; {LIMIT_VARIABLE}=<bytes> raises the limit"
+            )  # fmt: skip
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        path = self.path
+        if not path.is_file():
+            raise RecordingError(f"{path}: no such recording file")
+        try:
+            source = pa.OSFile(str(path))
+        except OSError as err:
+            raise RecordingError(f"{path}: cannot open: {err.strerror or err}") from None
+        with source:
+            reader = self._open(source)
+            current = arrow_schema().remove_metadata()
+            batches = 0
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                    self.rows += batch.num_rows
+                    self.check_held(batch.nbytes)
+                    batch.validate(full=True)
+                except StopIteration:
+                    break
+                except (pa.ArrowException, OSError) as err:
+                    if not batches:  # nothing to show: a replay of it would be empty, silently
+                        raise RecordingError(f"{path} is damaged in its first batch (byte "
+                                             f"{source.tell():,}): {err}; nothing could be read"
+                                             ) from None  # fmt: skip
+                    self.problem = (f"{path} is damaged after batch {batches} (byte "
+                                    f"{source.tell():,}): {err}; the data before it "
+                                    "loaded")  # fmt: skip
+                    return
+                batches += 1
+                yield _with_error_columns(batch, current)
+        if not _ends_cleanly(path):
+            self.problem = f"{path} ends without its end marker (the recorder was stopped abruptly)"
+
+    def _open(self, source) -> pa.ipc.RecordBatchStreamReader:
+        path = self.path
         try:
             reader = pa.ipc.open_stream(source)
         except (pa.ArrowException, OSError) as err:
@@ -249,33 +353,7 @@ def _read_batches(path: Path) -> tuple[list[pa.RecordBatch], str | None]:
         header = reader.schema.remove_metadata()
         if header != current and header != _without_errors(current):
             raise RecordingError(f"{path}: version {VERSION} header with unexpected columns")
-        batches, problem, held, limit = [], None, 0, max_recording_bytes()
-        while True:
-            try:
-                batch = reader.read_next_batch()
-                held += batch.nbytes
-                if held > limit:
-                    rows = sum(b.num_rows for b in batches) + batch.num_rows
-                    raise RecordingError(
-                        f"{path}: more than {limit / 2**20:,.0f} MiB of data once "
-                        f"decompressed (at {rows:,} rows): more than dashkit reads of one "
-                        f"recording; {LIMIT_VARIABLE}=<bytes> raises the limit"
-                    )  # fmt: skip
-                batch.validate(full=True)
-                batches.append(_with_error_columns(batch, current))
-            except StopIteration:
-                break
-            except (pa.ArrowException, OSError) as err:
-                if not batches:  # nothing to show: a replay of it would be empty, silently
-                    raise RecordingError(f"{path} is damaged in its first batch (byte "
-                                         f"{source.tell():,}): {err}; nothing could be read"
-                                         ) from None  # fmt: skip
-                problem = (f"{path} is damaged after batch {len(batches)} (byte "
-                           f"{source.tell():,}): {err}; the data before it loaded")  # fmt: skip
-                break
-    if problem is None and not _ends_cleanly(path):
-        problem = f"{path} ends without its end marker (the recorder was stopped abruptly)"
-    return batches, problem
+        return reader
 
 
 def _without_errors(full: pa.Schema) -> pa.Schema:
@@ -323,6 +401,11 @@ class ReplaySource(Source):
     )
     loop = param.Boolean(default=False, doc="Start over at the end instead of stopping.")
     playing = param.Boolean(default=True, doc="Whether the replay clock runs.")
+    max_rows = param.Integer(
+        default=500_000, bounds=(1, None),
+        doc="Task-stream rows one snapshot delivers at most: a jump over millions of "
+        "rows is delivered over several polls, so no poll holds them all.",
+    )  # fmt: skip
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -334,6 +417,8 @@ class ReplaySource(Source):
         self._delivered = -1.0  # recorded offset up to which rows were delivered
         self._wall: float | None = None
         self._reset = False
+        self._rows: Iterator | None = None  # the recording's task batches, from the next
+        self._pending: tuple[pd.DataFrame, np.ndarray] | None = None  # rows read, not delivered
 
     @property
     def key(self) -> str:
@@ -344,7 +429,6 @@ class ReplaySource(Source):
             self.recording = Recording.read(self.path)
             if self.recording.problem:
                 logger.warning(self.recording.problem)
-            self._task_offsets = (self.recording.task_times - self.recording.start).to_numpy()
             self._error_offsets = (self.recording.errors["time"] - self.recording.start).to_numpy(
                 float
             )
@@ -363,8 +447,9 @@ class ReplaySource(Source):
 
     @property
     def finished(self) -> bool:
-        """Whether every row has been delivered and the replay stopped at the end."""
-        return not self.loop and self._delivered >= self.duration
+        """Whether every row has been delivered and the replay stopped at the end
+        (a snapshot delivers up to the end only with its last rows)."""
+        return not self.loop and self._delivered >= self.duration and self._pending is None
 
     def seek(self, seconds: float) -> None:
         """Jump to ``seconds`` into the recording; backwards restarts the history there."""
@@ -372,8 +457,7 @@ class ReplaySource(Source):
         with self._lock:
             seconds = min(max(float(seconds), 0.0), self.duration)
             if seconds < self._delivered:
-                self._reset = True
-                self._delivered = -1.0
+                self._start_over()
             self._position = seconds
             self._wall = time.monotonic()
 
@@ -387,14 +471,16 @@ class ReplaySource(Source):
             if self.playing and self._wall is not None:
                 self._position += (now - self._wall) * self.speed
             self._wall = now
-            if self._position >= self.duration and self.loop and self._delivered >= self.duration:
-                self._position, self._delivered, self._reset = 0.0, -1.0, True
+            if (self._position >= self.duration and self.loop and self._delivered >= self.duration
+                    and self._pending is None):
+                self._start_over()
+                self._position = 0.0
             self._position = min(self._position, self.duration)
-            lo, hi = self._delivered, self._position
+            lo = self._delivered
+            tasks, hi = self._rows_until(self._position)
             reset, self._reset = self._reset, False
             self._delivered = hi
         # Rows that arrived with the snapshots in (lo, hi]; state as of hi.
-        first, last = _between(self._task_offsets, lo, hi)
         polls = slice(*_between(self._poll_offsets, lo, hi))
         current = rec.polls.iloc[polls.stop - 1]  # the last snapshot at or before hi
         erred = rec.errors.iloc[slice(*_between(self._error_offsets, lo, hi))]
@@ -402,7 +488,7 @@ class ReplaySource(Source):
             time=rec.start + hi,
             workers=_as_of(rec.workers, current, "workers", schema.workers_frame),
             progress=_as_of(rec.progress, current, "progress", schema.progress_frame),
-            tasks=rec.tasks.iloc[first:last].reset_index(drop=True),
+            tasks=tasks,
             missing=tuple(m for m in current["missing"].split(",") if m),
             # Rows dropped on reading count as lost with the first snapshot.
             lost=int(rec.polls["lost"].iloc[polls].sum()) + (rec.invalid_tasks if lo < 0 else 0),
@@ -412,16 +498,59 @@ class ReplaySource(Source):
         )
 
 
+    def _start_over(self) -> None:
+        """Deliver the history again from its start (a jump back, or a loop)."""
+        self._reset, self._delivered = True, -1.0
+        self._rows, self._pending = None, None
+
+    def _next_rows(self) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """The rows read and not delivered (reading the next batch if none are)."""
+        if self._rows is None:
+            self._rows = self.recording.task_batches()
+        if self._pending is None:
+            self._pending = next(self._rows, None)
+        return self._pending
+
+    def _rows_until(self, position: float) -> tuple[pd.DataFrame, float]:
+        """The rows not yet delivered that arrived by ``position`` seconds in,
+        at most ``max_rows`` of them, and the offset delivered up to: ``position``,
+        or the arrival of the last row taken when more were due."""
+        start = self.recording.start
+        taken: list[pd.DataFrame] = []
+        room, last = self.max_rows, None
+        while (pending := self._next_rows()) is not None:
+            frame, arrived = pending
+            due = int(np.searchsorted(arrived - start, position, "right"))
+            if due and not room:  # more are due than one snapshot takes
+                position = float(last)
+                break
+            take = min(due, room)
+            if take:
+                taken.append(frame.iloc[:take])
+                room, last = room - take, arrived[take - 1] - start
+            if take < len(frame):
+                self._pending = (frame.iloc[take:].reset_index(drop=True), arrived[take:])
+                if take < due:
+                    position = float(last)
+                break
+            self._pending = None
+        if len(taken) > 1:
+            return _concat(taken).reset_index(drop=True), position
+        return (taken[0].reset_index(drop=True) if taken else schema.tasks_frame()), position
+
+
 #: Seconds a task may last, or lie between its start and the snapshot it came
 #: with (a backlog read on connecting holds old tasks): beyond, the row is wrong.
 _LONGEST = 1e7
 
 
-def _backwards(times: np.ndarray) -> np.ndarray:
-    """Rows whose time is not finite or earlier than a time before them."""
+def _backwards(times: np.ndarray, latest: float = -np.inf) -> np.ndarray:
+    """Rows whose time is not finite or earlier than a time before them (or
+    than ``latest``, the latest time of the rows before these)."""
     bad = ~np.isfinite(times)
     before = np.fmax.accumulate(np.where(bad, -np.inf, times)) if times.size else times
     bad[1:] |= times[1:] < before[:-1]
+    bad |= times < latest
     return bad
 
 
@@ -447,14 +576,20 @@ def _impossible_progress(progress: pd.DataFrame) -> np.ndarray:
             | _negative_or_not_finite(progress, list(schema.PROGRESS_STATES)))  # fmt: skip
 
 
-def _impossible_tasks(tasks: pd.DataFrame) -> np.ndarray:
+def _impossible_tasks(tasks: pd.DataFrame, arrived: np.ndarray,
+                      latest: float) -> tuple[np.ndarray, float]:  # fmt: skip
+    """Rows with impossible values, given ``latest``, the latest arrival time of
+    the valid rows before them; and the latest arrival time after them."""
     start, stop = tasks["start"].to_numpy(float), tasks["stop"].to_numpy(float)
-    arrived = tasks["arrived"].to_numpy(float)
+    arrived = np.asarray(arrived, dtype=float)
     with np.errstate(invalid="ignore"):
         duration = stop - start
         wrong = (~np.isfinite(start) | ~np.isfinite(stop) | (duration < 0)
                  | (duration > _LONGEST) | (np.abs(arrived - start) > _LONGEST))  # fmt: skip
-    return wrong | _backwards(arrived)
+    bad = wrong | _backwards(arrived, latest)
+    if (~bad).any():
+        latest = max(latest, float(arrived[~bad].max()))
+    return bad, latest
 
 
 def _between(offsets, lo: float, hi: float) -> tuple[int, int]:
