@@ -7,7 +7,7 @@ HERE = Path(__file__).parent
 
 if __name__ == "__main__":
     for script in ("feed_cost.py", "task_stream.py", "history_frames.py", "export_size.py",
-                   "replay.py", "side_by_side.py", "browser_profile.py", "page_memory.py",
-                   "soak.py"):
+                   "replay.py", "long_replay.py", "side_by_side.py", "browser_profile.py",
+                   "page_memory.py", "soak.py"):
         print(f"== {script}", flush=True)
         runpy.run_path(str(HERE / script), run_name="__main__")

@@ -53,6 +53,8 @@ def test_a_replay_delivers_every_row_in_bounded_snapshots_and_the_summary_keeps_
     painted = image.view(np.uint8).reshape(96, 400, 4)[..., 3] > 0
     assert painted.any(axis=0).all()  # the whole run drawn, the dropped rows too
     assert painted[:, :40].sum() > 0.5 * painted[:, -40:].sum()
+    stream.span = "run"  # "Whole run" follows the run from its start, dropped rows too
+    assert stream.followed_range(feed.view()) == (0.0, end)
 
 
 def test_export_of_a_recording_over_the_read_limit_holds_one_batch_at_a_time(tmp_path):

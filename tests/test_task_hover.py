@@ -13,7 +13,7 @@ from bokeh.models import CustomJSHover, GlyphRenderer, Quad
 
 from dashkit.components import TaskStream
 from dashkit.components.refresh import SessionRefresh
-from dashkit.components.task_hover import NAMED_FIELDS, hover_tool
+from dashkit.components.task_hover import CELL_RENDERER, NAMED_FIELDS, hover_tool
 from dashkit.components.task_stream import HOVER, RECENT
 from dashkit.feed import Feed
 from dashkit.sources import SyntheticSource
@@ -130,7 +130,11 @@ def test_one_hover_tool_covers_the_rectangles_over_old_history():
     assert assert_named_right(stream, feed, HOVER) > 0
     quads = [r for r in plot.figure.renderers
              if isinstance(r, GlyphRenderer) and isinstance(r.glyph, Quad)]  # fmt: skip
-    tools = [t for t in plot.figure.tools if type(t).__name__ == "HoverTool"]
-    assert len(tools) == 1 and set(tools[0].renderers) == set(quads)
+    cells = [r for r in quads if r.name == CELL_RENDERER]
+    hovers = [t for t in plot.figure.tools if type(t).__name__ == "HoverTool"]
+    tools = [t for t in hovers if t.name != CELL_RENDERER]
+    assert len(tools) == 1 and set(tools[0].renderers) == set(quads) - set(cells)
+    # the image's cells have a tool of their own, over them alone
+    assert len(cells) == 1 and [t.renderers for t in hovers if t.name == CELL_RENDERER] == [cells]
     assert plot.source(HOVER) in {r.data_source for r in tools[0].renderers}
 

@@ -288,7 +288,9 @@ class TaskStream(Plot):
         """The x range following shows: the last ``window`` seconds, or the whole run."""
         history = view.history
         if self.span == "run":
-            return history.extent(history.oldest, view.tasks_total)
+            lo, hi = history.extent(history.oldest, view.tasks_total)
+            # Rows dropped are drawn from the run's summary: the run starts at 0.
+            return (min(lo, 0.0) if history.buffer.dropped else lo), hi
         newest = self.newest(view)
         lo, hi = history.extent(newest.first, newest.last)
         return max(lo, hi - self.window), hi
