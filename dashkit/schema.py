@@ -217,3 +217,22 @@ def tasks_frame(data=()) -> pd.DataFrame:
                 f"valid values: {', '.join(allowed)}"
             )
     return frame
+
+
+def concat_tasks(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One ``tasks`` frame of several, in order; categorical columns stay
+    categorical where the frames' categories differ.
+
+    >>> row = {"key": "a", "prefix": "a", "worker": "w", "thread": 1, "start": 0.0,
+    ...        "stop": 1.0, "action": "compute", "status": "ok"}
+    >>> both = concat_tasks([tasks_frame([row]), tasks_frame([{**row, "prefix": "b"}])])
+    >>> list(both["prefix"].cat.categories)
+    ['a', 'b']
+    """
+    columns = {}
+    for column, kind in TASKS.items():
+        if kind == "category":
+            columns[column] = pd.api.types.union_categoricals([f[column] for f in frames])
+        else:
+            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
+    return tasks_frame(columns)

@@ -257,10 +257,7 @@ class TaskPicture:
         t0, dt = float(x_range[0]), (float(x_range[1]) - float(x_range[0])) / width
         cells = raster.empty_cells(bands, width)
         runs = history.spans(history.oldest, last, (x_range[0] - pad[0], x_range[1] + pad[0]))
-        level = None
-        if self.summary is not None and (sum(map(len, runs)) > self.raw_rows
-                                         or x_range[0] < history.held_since()):  # fmt: skip
-            level = self.summary.level_for(x_range, width)
+        level = self._level(runs, x_range, width)
         if level is not None:
             raster.add_bins(cells, level.data, level.head, level.width, band_of_pair, t0, dt)
         else:
@@ -269,6 +266,15 @@ class TaskPicture:
                 raster.add_rows(cells, cols["x0"] - pad[0], cols["x1"] + pad[0], cols["pair"],
                                 self.classes(cols), band_of_pair, t0, dt)  # fmt: skip
         return raster.paint(cells, bands, dt, height)
+
+    def _level(self, runs: list[range], x_range, width: int):
+        """The summary level to draw ``x_range`` ``width`` pixels wide from, or
+        None: draw it from the rows in ``runs`` (at most ``raw_rows`` of them,
+        none dropped, or no summary kept)."""
+        few = sum(map(len, runs)) <= self.raw_rows and x_range[0] >= self.history.held_since()
+        if self.summary is None or few:
+            return None
+        return self.summary.level_for(x_range, width)
 
     def cells(self, x_range, y_range, width: int, height: int, last: int | None = None,
               cell_pixels: int = 16) -> dict[str, np.ndarray]:  # fmt: skip
@@ -288,7 +294,8 @@ class TaskPicture:
             runs = history.spans(history.oldest, last, x_range)
             prefixes = history.buffer.category_values("prefix")
             by_prefix = erred = None
-            if sum(map(len, runs)) <= self.raw_rows and x_range[0] >= history.held_since():
+            level = self._level(runs, x_range, n_cols)
+            if level is None:
                 by_prefix = np.zeros((len(bands), n_cols, max(len(prefixes), 1)), np.float32)
                 erred = np.zeros((len(bands), n_cols), np.int64)
                 for run in runs:
@@ -304,11 +311,9 @@ class TaskPicture:
                     band = band_of_pair[cols["pair"][failed]]
                     inside = (band >= 0) & (at >= 0) & (at < n_cols)
                     np.add.at(erred, (band[inside], at[inside]), 1)
-            elif self.summary is not None:
-                level = self.summary.level_for(x_range, n_cols)
-                if level is not None:
-                    raster.add_bins(by_class, level.data, level.head, level.width,
-                                    band_of_pair, t0, dt)  # fmt: skip
+            else:
+                raster.add_bins(by_class, level.data, level.head, level.width, band_of_pair,
+                                t0, dt)  # fmt: skip
             return self._cell_columns(bands, by_class, by_prefix, erred, prefixes,
                                       (t0, dt), y_range, height)  # fmt: skip
 

@@ -205,6 +205,7 @@ class TaskStream(Plot):
         self._size = hv.streams.PlotSize()
         self._recent = hv.streams.Pipe(data=None)
         self._drawn_newest: NewestRows | None = None
+        self._old_in_view: tuple | None = None  # (key, cursors) of _old_rows_in_view
         self._export_size: tuple[int, int] | None = None  # (width, height) while exporting
         self._span: pn.widgets.RadioButtonGroup | None = None  # on a page
         # Keep the whole run's summary from now on, not from the first frame.
@@ -549,27 +550,36 @@ class TaskStream(Plot):
         rgba = image.view(np.uint8).reshape(*image.shape, 4)[::-1]
         return hv.RGB(rgba, bounds=bounds, vdims=list("RGBA"))
 
-    def _draw_hover(self, x_range=None, y_range=None, **_streams):
+    def _old_rows_in_view(self, x_range) -> np.ndarray | None:
+        """Cursors of the rows drawn in the image (not as rectangles) that overlap
+        ``x_range``; None while following or before there are any. The hover and
+        the cells layers both ask, for the same range: found once."""
         history = self.feed.history
         older = history.total - self.dense_threshold
+        if older <= history.oldest or self._following or not _finite(x_range):
+            return None
+        key = (id(history), history.oldest, older, tuple(x_range))
+        if self._old_in_view is None or self._old_in_view[0] != key:
+            self._old_in_view = key, history.in_range(history.oldest, older, x_range)
+        return self._old_in_view[1]
+
+    def _draw_hover(self, x_range=None, y_range=None, **_streams):
+        in_view = self._old_rows_in_view(x_range)
         cursors = np.empty(0, np.int64)
-        if older > history.oldest and not self._following and _finite(x_range):
-            in_view = history.in_range(history.oldest, older, x_range)
-            if in_view.size <= self.hover_limit:
-                cursors = in_view
-        return rectangles(TaskPicture.of(history).quads_at(cursors), _VDIMS)
+        if in_view is not None and in_view.size <= self.hover_limit:
+            cursors = in_view
+        return rectangles(TaskPicture.of(self.feed.history).quads_at(cursors), _VDIMS)
 
     def _draw_cells(self, x_range=None, y_range=None, width=None, height=None, **_size):
         """Zoomed out of a paused view: what each cell of the image holds, for the hover."""
-        history = self.feed.history
-        older = history.total - self.dense_threshold
+        in_view = self._old_rows_in_view(x_range)
         columns = {k: np.empty(0) for k in (*CORNERS, *_CELL_VDIMS)}
-        if (older > history.oldest and not self._following and _finite(x_range)
-                and _finite(y_range)
-                and history.in_range(history.oldest, older, x_range).size > self.hover_limit):
+        if in_view is not None and in_view.size > self.hover_limit and _finite(y_range):
+            history = self.feed.history
             width = int(width or self._size.width or 1200)
             height = int(height or self._size.height or self.height)
-            columns = TaskPicture.of(history).cells(x_range, y_range, width, height, last=older)
+            columns = TaskPicture.of(history).cells(
+                x_range, y_range, width, height, last=history.total - self.dense_threshold)
         return rectangles(columns, _CELL_VDIMS)
 
     def rasterize(self, x_range, y_range, width: int, height: int) -> np.ndarray:

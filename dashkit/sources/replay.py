@@ -227,7 +227,7 @@ class Recording:
         """Every valid task-stream row at once (a recording of millions of rows
         is better read with :meth:`task_batches`)."""
         frames = [tasks for tasks, _ in self.task_batches()]
-        return _concat(frames) if frames else schema.tasks_frame()
+        return schema.concat_tasks(frames) if frames else schema.tasks_frame()
 
     @property
     def task_times(self) -> pd.Series:
@@ -241,16 +241,6 @@ def _task_part(table: pa.Table) -> tuple[pd.DataFrame, np.ndarray]:
     data = rows.select([f"tasks.{c}" for c in schema.TASKS]).to_pandas()
     data.columns = list(schema.TASKS)
     return schema.tasks_frame(data), rows["time"].to_numpy()
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    columns = {}
-    for column, kind in schema.TASKS.items():
-        if kind == "category":  # keeps the columns categorical where categories differ
-            columns[column] = pd.api.types.union_categoricals([f[column] for f in frames])
-        else:
-            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
-    return schema.tasks_frame(columns)
 
 
 #: The environment variable that sets :func:`max_recording_bytes`.
@@ -535,7 +525,7 @@ class ReplaySource(Source):
                 break
             self._pending = None
         if len(taken) > 1:
-            return _concat(taken).reset_index(drop=True), position
+            return schema.concat_tasks(taken).reset_index(drop=True), position
         return (taken[0].reset_index(drop=True) if taken else schema.tasks_frame()), position
 
 

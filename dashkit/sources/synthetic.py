@@ -308,21 +308,10 @@ class SyntheticSource(Source):
         self._churn()
         frame, self._thread_free = self._tasks_between(self._thread_free, self._now)
         parts.append(frame)
-        tasks = parts[0] if len(parts) == 1 else _concat_tasks(parts)
+        tasks = parts[0] if len(parts) == 1 else schema.concat_tasks(parts)
         return Snapshot(
             time=self._now,
             workers=self._workers_frame(),
             progress=self._progress_frame(),
             tasks=tasks,
         )
-
-
-def _concat_tasks(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    # union_categoricals keeps the columns categorical where categories differ.
-    columns = {}
-    for column, kind in schema.TASKS.items():
-        if kind == "category":
-            columns[column] = pd.api.types.union_categoricals([f[column] for f in frames])
-        else:
-            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
-    return schema.tasks_frame(columns)
